@@ -1,0 +1,34 @@
+"""refebm: a readable NumPy/autograd reference implementation of energy-based-model mathematics.
+
+Convention: p(x) = exp(-E(x)) / Z. An energy maps points of shape ``(n, d)`` to ``(n,)``;
+``log_unnormalized = -energy`` is the lectures' f. See ``docs/conventions.md``.
+
+The submodules are the public API: ``refebm.families``, ``refebm.discrete``,
+``refebm.partition``, ``refebm.compose``, ``refebm.ratio``, ``refebm.diff``, ``refebm.samplers``,
+``refebm.diagnostics``, ``refebm.energies``, ``refebm.objectives``, ``refebm.train``.
+"""
+
+import importlib
+
+from ._backend import array_namespace, get_backend, set_backend
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "families", "discrete", "partition", "compose", "ratio", "diff", "samplers",
+    "diagnostics", "energies", "objectives", "train", "derivations", "figures", "report",
+)
+
+__all__ = ["array_namespace", "get_backend", "set_backend", *_SUBMODULES]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'refebm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))

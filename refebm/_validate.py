@@ -1,0 +1,295 @@
+"""Every argument check of refebm, in one place.
+
+Each check names the argument, the rule and the value it received, and raises ``ValueError``
+(a value out of range, a wrong shape, NaN) or ``TypeError`` (a wrong kind of object). Checks
+look through autograd boxes with ``getval`` and return the argument itself (converted to an
+array where asked), so validating a parameter never breaks differentiation through it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+from autograd.tracer import getval
+
+from ._backend import array_namespace, is_numpy_namespace, to_numpy
+
+__all__ = [
+    "show",
+    "real_array",
+    "scalar",
+    "positive",
+    "integer",
+    "points",
+    "square_matrix",
+    "positive_definite",
+    "probability_vector",
+    "rng",
+    "function",
+    "energy_values",
+    "bounds",
+    "tolerance",
+    "same_shape",
+    "one_of",
+]
+
+
+def show(value) -> str:
+    """A short text of ``value`` for an error message."""
+    raw = getval(value)
+    if isinstance(raw, (numbers.Number, str, type(None), bool)):
+        return repr(raw)
+    shape = getattr(raw, "shape", None)
+    if shape is not None:
+        size = int(np.prod(shape)) if len(shape) else 1
+        if size <= 6:
+            try:
+                return f"{np.array2string(to_numpy(raw), precision=6, separator=', ')} (shape {tuple(shape)})"
+            except Exception:  # pragma: no cover - exotic arrays
+                pass
+        return f"an array of shape {tuple(shape)}"
+    text = repr(raw)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _host(value):
+    """A NumPy view of ``value`` for checking (autograd boxes unwrapped, CuPy copied)."""
+    raw = getval(value)
+    if isinstance(raw, np.ndarray):
+        return raw
+    if isinstance(raw, (numbers.Number, list, tuple)):
+        return np.asarray(raw)
+    return to_numpy(raw)
+
+
+def real_array(name, value, *, xp=None, ndim=None, min_ndim=None, shape=None, finite=True,
+               allow_empty=False, dtype=None):
+    """``value`` as a real floating array of namespace ``xp``.
+
+    ``ndim`` (an int or a tuple of allowed ints), ``min_ndim`` and ``shape`` (``None`` entries
+    match any length) restrict the shape; ``finite`` forbids NaN and inf; ``allow_empty``
+    permits zero elements. Integers are promoted to float64; a float32 input stays float32
+    unless ``dtype`` says otherwise.
+    """
+    raw = getval(value)
+    if isinstance(raw, (str, bytes)) or raw is None or isinstance(raw, dict):
+        raise TypeError(f"`{name}` must be a real array, got {show(value)}")
+    xp = array_namespace(value, xp=xp)
+    host = _host(value)
+    if host.dtype == object or np.iscomplexobj(host) or host.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be a real array, got {show(value)} (dtype {host.dtype})")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if host.ndim not in allowed:
+            rule = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"`{name}` must have {rule} dimension(s), got shape {host.shape}")
+    if min_ndim is not None and host.ndim < min_ndim:
+        raise ValueError(
+            f"`{name}` must have at least {min_ndim} dimension(s), got shape {host.shape}")
+    if shape is not None:
+        ok = len(shape) == host.ndim and all(s is None or s == t for s, t in zip(shape, host.shape))
+        if not ok:
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"`{name}` must have shape {want}, got shape {host.shape}")
+    if not allow_empty and host.size == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {host.shape}")
+    if finite and host.size and not np.all(np.isfinite(host)):
+        bad = "NaN" if np.any(np.isnan(host)) else "inf"
+        raise ValueError(f"`{name}` must be finite, got {bad} in {show(value)}")
+    if dtype is None and host.dtype.kind in "biu":
+        dtype = "float64"
+    if raw is not value:  # an autograd box: keep it on the tape
+        return value
+    if isinstance(raw, (np.ndarray, np.generic, numbers.Number, list, tuple)):
+        out = np.asarray(raw, dtype=dtype)
+        return out if is_numpy_namespace(xp) else xp.asarray(out)
+    if dtype is not None:
+        return xp.astype(value, getattr(xp, str(dtype)))
+    return value
+
+
+def scalar(name, value, *, low=None, high=None, low_open=False, high_open=False, finite=True):
+    """A real scalar in ``[low, high]`` (open ends where asked); returns ``value`` unchanged."""
+    raw = getval(value)
+    if isinstance(raw, bool) or not isinstance(raw, (numbers.Real, np.ndarray, np.generic)):
+        if not hasattr(raw, "shape"):
+            raise TypeError(f"`{name}` must be a real number, got {show(value)}")
+    host = _host(value)
+    if host.ndim != 0 or host.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be a real number, got {show(value)}")
+    v = float(host)
+    if np.isnan(v) or (finite and not np.isfinite(v)):
+        raise ValueError(f"`{name}` must be finite, got {v!r}")
+    if low is not None and (v <= low if low_open else v < low):
+        raise ValueError(f"`{name}` must be {'>' if low_open else '>='} {low}, got {v!r}")
+    if high is not None and (v >= high if high_open else v > high):
+        raise ValueError(f"`{name}` must be {'<' if high_open else '<='} {high}, got {v!r}")
+    return value
+
+
+def positive(name, value, *, strict=True):
+    """Every entry of ``value`` (scalar or array) is finite and > 0 (>= 0 if not ``strict``)."""
+    host = _host(value)
+    if host.dtype == object or host.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must be real, got {show(value)}")
+    if host.size == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {host.shape}")
+    if not np.all(np.isfinite(host)):
+        raise ValueError(f"`{name}` must be finite, got {show(value)}")
+    bad = host <= 0 if strict else host < 0
+    if np.any(bad):
+        rule = "> 0" if strict else ">= 0"
+        raise ValueError(f"`{name}` must be {rule}, got {show(value)}")
+    return value
+
+
+def integer(name, value, *, minimum=None, maximum=None):
+    """A Python or NumPy integer (not bool) in ``[minimum, maximum]``; returned as ``int``."""
+    raw = getval(value)
+    if isinstance(raw, bool) or not isinstance(raw, (numbers.Integral, np.integer)):
+        raise TypeError(f"`{name}` must be an integer, got {show(value)}")
+    v = operator.index(raw)
+    if minimum is not None and v < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum}, got {v}")
+    return v
+
+
+def points(name, x, *, d=None, xp=None, finite=True):
+    """A batch of points of shape ``(n, d)`` with ``n >= 1``; ``d`` checked when given."""
+    out = real_array(name, x, xp=xp, ndim=2, finite=finite)
+    if d is not None and _host(x).shape[1] != d:
+        raise ValueError(
+            f"`{name}` must have shape (n, {d}) (event dimension {d}), got shape {_host(x).shape}")
+    return out
+
+
+def square_matrix(name, m, *, size=None, xp=None):
+    """A finite square matrix, of side ``size`` when given."""
+    out = real_array(name, m, xp=xp, ndim=2)
+    shape = _host(m).shape
+    if shape[0] != shape[1]:
+        raise ValueError(f"`{name}` must be a square matrix, got shape {shape}")
+    if size is not None and shape[0] != size:
+        raise ValueError(f"`{name}` must have shape ({size}, {size}), got shape {shape}")
+    return out
+
+
+def positive_definite(name, m, *, size=None, xp=None, rtol=1e-12):
+    """A symmetric positive-definite matrix (symmetric to ``rtol``, Cholesky succeeds)."""
+    out = square_matrix(name, m, size=size, xp=xp)
+    host = _host(m).astype(np.float64)
+    scale = max(np.max(np.abs(host)), np.finfo(float).tiny)
+    if np.max(np.abs(host - host.T)) > rtol * scale:
+        raise ValueError(f"`{name}` must be symmetric, got {show(m)}")
+    try:
+        np.linalg.cholesky(host)
+    except np.linalg.LinAlgError:
+        eig = np.linalg.eigvalsh(host).min()
+        raise ValueError(
+            f"`{name}` must be positive definite, got smallest eigenvalue {eig:.3g}") from None
+    return out
+
+
+def probability_vector(name, p, *, xp=None, atol=1e-12, allow_zero=True):
+    """A 1-D vector of non-negative entries that sum to one (within ``atol``)."""
+    out = real_array(name, p, xp=xp, ndim=1)
+    host = _host(p)
+    if np.any(host < 0) or (not allow_zero and np.any(host == 0)):
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"`{name}` must have entries {rule}, got {show(p)}")
+    if abs(host.sum() - 1.0) > atol:
+        raise ValueError(f"`{name}` must sum to 1, got sum {host.sum()!r}")
+    return out
+
+
+def rng(value, name="rng"):
+    """A :class:`numpy.random.Generator` from a Generator, an int seed, or ``None`` (fresh)."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if value is None:
+        return np.random.default_rng()
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a numpy.random.Generator or an int seed, got {value!r}")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        if value < 0:
+            raise ValueError(f"`{name}` must be a non-negative int seed, got {value}")
+        return np.random.default_rng(int(value))
+    raise TypeError(
+        f"`{name}` must be a numpy.random.Generator or an int seed, got {show(value)}")
+
+
+def function(name, f):
+    """``f`` is callable."""
+    if not callable(f):
+        raise TypeError(f"`{name}` must be callable, got {show(f)}")
+    return f
+
+
+def energy_values(name, values, n, *, allow_inf=True):
+    """What an energy returned for ``n`` points: shape ``(n,)``, no NaN, no ``-inf``.
+
+    ``+inf`` (outside the support) is allowed unless ``allow_inf`` is false.
+    """
+    host = _host(values)
+    if host.shape != (n,):
+        raise ValueError(
+            f"`{name}` must return shape ({n},) for {n} points, got shape {host.shape}")
+    if host.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must return real values, got dtype {host.dtype}")
+    if np.any(np.isnan(host)):
+        raise ValueError(f"`{name}` returned NaN at {int(np.isnan(host).sum())} of {n} points")
+    if np.any(host == -np.inf):
+        raise ValueError(
+            f"`{name}` returned -inf (an infinite density) at {int((host == -np.inf).sum())} "
+            f"of {n} points")
+    if not allow_inf and np.any(np.isinf(host)):
+        raise ValueError(f"`{name}` returned inf at {int(np.isinf(host).sum())} of {n} points")
+    return values
+
+
+def bounds(name, value, *, max_dim=None):
+    """A list of ``(lo, hi)`` pairs with ``lo < hi``; infinite ends allowed, NaN not."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"`{name}` must be a sequence of (lo, hi) pairs, got {show(value)}")
+    out = []
+    for i, pair in enumerate(value):
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"`{name}[{i}]` must be a (lo, hi) pair of numbers, got {show(pair)}") from None
+        if np.isnan(lo) or np.isnan(hi):
+            raise ValueError(f"`{name}[{i}]` must not contain NaN, got ({lo}, {hi})")
+        if not lo < hi:
+            raise ValueError(f"`{name}[{i}]` must have lo < hi, got ({lo}, {hi})")
+        out.append((lo, hi))
+    if not out:
+        raise ValueError(f"`{name}` must not be empty, got {show(value)}")
+    if max_dim is not None and len(out) > max_dim:
+        raise ValueError(f"`{name}` must have at most {max_dim} pairs (dimensions), got {len(out)}")
+    return out
+
+
+def tolerance(name, value):
+    """A finite tolerance > 0."""
+    return scalar(name, value, low=0.0, low_open=True)
+
+
+def same_shape(name_a, a, name_b, b):
+    """``a`` and ``b`` have the same shape."""
+    sa, sb = _host(a).shape, _host(b).shape
+    if sa != sb:
+        raise ValueError(f"`{name_b}` must have the shape of `{name_a}` {sa}, got shape {sb}")
+    return b
+
+
+def one_of(name, value, choices):
+    """``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {show(value)}")
+    return value
