@@ -1,7 +1,9 @@
 """The ``refebm`` command.
 
 ``refebm report`` prints one row per identity refebm checks about itself (closed forms against
-quadrature, enumeration two ways, grad log Z three ways, ...) and exits 1 if any row fails.
+quadrature, enumeration two ways, grad log Z three ways, every derivation chain) and exits 1 if
+any row fails. ``refebm derivations`` prints each lecture derivation with the value of every
+line and exits 1 if a chain breaks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,24 @@ def _report(args) -> int:
     return 1 if failed else 0
 
 
+def _derivations(args) -> int:
+    from .derivations import all_chains, evaluate_chain, format_chain, wrong_forms
+
+    broken = 0
+    for chain in all_chains():
+        result = evaluate_chain(chain)
+        print(format_chain(result), end="\n\n")
+        broken += not result.holds
+    if args.wrong_forms:
+        print("Deliberately wrong forms (each must break):\n")
+        for chain in wrong_forms():
+            result = evaluate_chain(chain)
+            print(format_chain(result), end="\n\n")
+            broken += result.holds
+    print(f"{broken} chain(s) broken." if broken else "Every chain holds.")
+    return 1 if broken else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refebm",
@@ -28,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="check every identity refebm relies on; exit 1 on failure")
     rep.add_argument("--progress", action="store_true", help="show a progress bar")
     rep.set_defaults(func=_report)
+    der = sub.add_parser("derivations",
+                         help="print each lecture derivation line by line; exit 1 if one breaks")
+    der.add_argument("--wrong-forms", action="store_true",
+                     help="also show the deliberately wrong forms (which must break)")
+    der.set_defaults(func=_derivations)
     return parser
 
 

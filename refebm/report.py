@@ -8,6 +8,7 @@ any row fails, so a broken install or a numerical regression is visible at once.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, NamedTuple
 
 import autograd
@@ -220,6 +221,27 @@ def _score():
     auto = diff.score(lambda x: g.energy(x) + 123.0)(_POINTS)
     return _rel(auto, g.score(_POINTS))
 
+
+def _ids(chain_id):
+    return ", ".join(re.findall(r"D\d+", chain_id))
+
+
+def _register_derivation_rows():
+    """One row per derivation chain: its largest discrepancy between consecutive lines."""
+    from .derivations import RTOL, all_chains, evaluate_chain, wrong_forms
+
+    for chain in all_chains():
+        def holds(chain=chain):
+            return evaluate_chain(chain).max_discrepancy
+        _row(f"derivation {chain.id}: {chain.title}", _ids(chain.id), RTOL)(holds)
+    for chain in wrong_forms():
+        def breaks(chain=chain):
+            # A wrong form must break by more than 1e-3: report how far it is from breaking.
+            return 0.0 if evaluate_chain(chain).max_discrepancy > 1e-3 else float("inf")
+        _row(f"{chain.id} breaks by > 1e-3: {chain.title}", _ids(chain.id), 0.0)(breaks)
+
+
+_register_derivation_rows()
 
 CHECKS = _ROWS
 
