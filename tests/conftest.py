@@ -2,6 +2,11 @@
 
 import os
 
+# Small matrix products are much slower with several BLAS threads on a small shared machine;
+# the suite runs one thread per worker (set before NumPy is first imported).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings

@@ -1,0 +1,204 @@
+"""Benchmark: chain-steps per second of MALA and random-walk Metropolis, refebm vs BlackJAX.
+
+Prints one JSON line per (implementation, sampler, target, n_chains): the number of chain-steps
+per second (``n_chains * n_steps / seconds``) and the mean acceptance rate, for
+
+- targets: a correlated Gaussian in d = 2 and d = 50, and a 2-D mixture of four Gaussians;
+- n_chains = 1, 1000, 10000 (``--quick``: 1, 1000), all chains advanced together;
+- n_steps = 1000 (``--quick``: 100), keeping only the last state.
+
+Implementations:
+
+- ``refebm-analytic``: :func:`refebm.samplers.mala_kernel` with the closed-form score, and
+  :func:`refebm.samplers.mh_kernel` (which needs no score), run by :func:`refebm.samplers.sample`;
+- ``refebm-autograd``: MALA with the score from autograd (one forward and one reverse pass of the
+  energy per step give both E and the score);
+- ``blackjax``: ``blackjax.mala`` and ``blackjax.normal_random_walk``, ``jax.jit`` of
+  ``jax.lax.scan`` over steps of ``jax.vmap`` over chains (compiled before timing), when jax and
+  blackjax are installed (``pip install jax blackjax``; neither is a dependency of refebm).
+
+Every implementation runs one thread (see ``REFEBM_BENCH_THREADS``), float64, the same step sizes
+(both use the step x + eps grad log p + sqrt(2 eps) z). Run:
+``python benchmarks/bench_samplers.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+THREADS = os.environ.get("REFEBM_BENCH_THREADS", "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, THREADS)
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                      f"intra_op_parallelism_threads={THREADS}")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import autograd.numpy as anp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from refebm.samplers import mala_kernel, mh_kernel, sample  # noqa: E402
+
+MIX_MEANS = np.array([[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]])
+MIX_LOG_W = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
+MIX_VAR = 0.5
+
+
+def gaussian_target(d):
+    """Correlated Gaussian: precision P = A A^T / d + I, mean 0.5."""
+    rng = np.random.default_rng(d)
+    a = rng.normal(size=(d, d))
+    prec = a @ a.T / d + np.eye(d)
+    mu = np.full(d, 0.5)
+
+    def energy(x):
+        r = x - mu
+        return 0.5 * anp.sum((r @ prec) * r, axis=-1)
+
+    def score(x):
+        return (mu - x) @ prec
+
+    def logdensity_jax(x):
+        import jax.numpy as jnp
+        r = x - mu
+        return -0.5 * jnp.dot(r, jnp.asarray(prec) @ r)
+
+    lam_max = np.linalg.eigvalsh(prec).max()
+    # MALA step ~ 1 / (lambda_max d^(1/3)); RWMH scale ~ 2.4 / sqrt(d lambda_max)
+    return dict(name=f"gaussian-d{d}", d=d, energy=energy, score=score,
+                logdensity_jax=logdensity_jax, mala_step=0.5 / (lam_max * d ** (1 / 3)),
+                rw_step=2.4 / np.sqrt(d * lam_max))
+
+
+def mixture_target():
+    # log(w_k N(x; m_k, v I)) up to a constant = log w_k - (|x|^2 - 2 x.m_k + |m_k|^2) / (2v):
+    # one (n, 2) @ (2, 4) product instead of an (n, 4, 2) array of differences
+    mt = MIX_MEANS.T / MIX_VAR
+    const = MIX_LOG_W - 0.5 * np.sum(MIX_MEANS**2, axis=1) / MIX_VAR
+
+    def log_terms(x, xp):
+        return x @ mt + const - 0.5 * xp.sum(x * x, axis=1, keepdims=True) / MIX_VAR
+
+    def energy(x):
+        a = log_terms(x, anp)
+        m = anp.max(a, axis=1, keepdims=True)
+        return -(m[:, 0] + anp.log(anp.sum(anp.exp(a - m), axis=1)))
+
+    def score(x):
+        a = log_terms(x, np)
+        r = np.exp(a - a.max(axis=1, keepdims=True))
+        r /= r.sum(axis=1, keepdims=True)
+        return (r @ MIX_MEANS - x) / MIX_VAR
+
+    def logdensity_jax(x):
+        import jax.numpy as jnp
+        from jax.scipy.special import logsumexp
+        sq = jnp.sum((x[None, :] - jnp.asarray(MIX_MEANS)) ** 2, axis=-1)
+        return logsumexp(jnp.asarray(MIX_LOG_W) - 0.5 * sq / MIX_VAR)
+
+    return dict(name="mixture-2d", d=2, energy=energy, score=score,
+                logdensity_jax=logdensity_jax, mala_step=0.2, rw_step=1.0)
+
+
+def time_refebm(kernel, x0, n_steps, seed=0):
+    t0 = time.perf_counter()
+    res = sample(kernel, x0, n_steps, rng=seed, keep="last")
+    seconds = time.perf_counter() - t0
+    return seconds, float(np.mean(res.acceptance_rate))
+
+
+def time_blackjax(target, sampler, x0, n_steps):
+    import blackjax
+    import jax
+    import jax.numpy as jnp
+
+    if sampler == "mala":
+        algo = blackjax.mala(target["logdensity_jax"], target["mala_step"])
+    else:
+        algo = blackjax.normal_random_walk(target["logdensity_jax"], target["rw_step"])
+    init = jax.vmap(algo.init)
+    step = jax.vmap(algo.step)
+
+    @jax.jit
+    def run(key, position):
+        state = init(position)
+
+        def body(carry, key_t):
+            st, acc = carry
+            keys = jax.random.split(key_t, position.shape[0])
+            st, info = step(keys, st)
+            return (st, acc + jnp.mean(info.is_accepted)), None
+
+        (state, acc), _ = jax.lax.scan(body, (state, 0.0), jax.random.split(key, n_steps))
+        return state.position, acc / n_steps
+
+    x = jnp.asarray(x0)
+    key = jax.random.PRNGKey(0)
+    out = run(key, x)                      # compile
+    jax.block_until_ready(out)
+    t0 = time.perf_counter()
+    out = run(jax.random.PRNGKey(1), x)
+    jax.block_until_ready(out)
+    seconds = time.perf_counter() - t0
+    return seconds, float(out[1])
+
+
+def have_blackjax():
+    try:
+        import blackjax  # noqa: F401
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 steps; 1 and 1000 chains")
+    parser.add_argument("--no-blackjax", action="store_true")
+    args = parser.parse_args(argv)
+    n_steps = 100 if args.quick else 1000
+    chain_counts = (1, 1000) if args.quick else (1, 1000, 10000)
+    use_bj = have_blackjax() and not args.no_blackjax
+    meta = dict(python=platform.python_version(), numpy=np.__version__, threads=THREADS,
+                machine=platform.machine(), n_steps=n_steps)
+    if use_bj:
+        import blackjax
+        import jax
+        meta.update(jax=jax.__version__, blackjax=blackjax.__version__)
+    print(json.dumps(dict(meta=meta)), flush=True)
+    targets = [gaussian_target(2), gaussian_target(50), mixture_target()]
+    for target in targets:
+        for n_chains in chain_counts:
+            x0 = np.random.default_rng(0).normal(size=(n_chains, target["d"]))
+            runs = [
+                ("refebm-analytic", "mala",
+                 lambda: time_refebm(mala_kernel(target["energy"], target["mala_step"],
+                                                 score=target["score"]), x0, n_steps)),
+                ("refebm-autograd", "mala",
+                 lambda: time_refebm(mala_kernel(target["energy"], target["mala_step"]), x0,
+                                     n_steps)),
+                ("refebm", "rwmh",
+                 lambda: time_refebm(mh_kernel(target["energy"], target["rw_step"]), x0,
+                                     n_steps)),
+            ]
+            if use_bj:
+                runs += [("blackjax", "mala", lambda: time_blackjax(target, "mala", x0, n_steps)),
+                         ("blackjax", "rwmh", lambda: time_blackjax(target, "rwmh", x0, n_steps))]
+            for impl, sampler, run in runs:
+                seconds, acc = run()
+                print(json.dumps(dict(impl=impl, sampler=sampler, target=target["name"],
+                                      n_chains=n_chains, n_steps=n_steps,
+                                      seconds=round(seconds, 4),
+                                      chain_steps_per_s=round(n_chains * n_steps / seconds, 1),
+                                      acceptance=round(acc, 3))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

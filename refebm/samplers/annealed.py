@@ -1,0 +1,154 @@
+r"""Annealed Langevin dynamics (NCSN, Song & Ermon 2019, Algorithm 1): D18.
+
+Langevin dynamics mixes poorly between separated modes. NCSN samples the noise-perturbed
+densities \(p_\sigma = p * N(0, \sigma^2 I)\) for decreasing \(\sigma_1 > \dots > \sigma_L\):
+at large \(\sigma\) the modes are joined and chains move between them in proportion to their
+weights; as \(\sigma\) shrinks the chains settle into the modes. Level \(i\) runs \(T\)
+Langevin steps \(x \leftarrow x + \tfrac{\alpha_i}{2} s(x, \sigma_i) + \sqrt{\alpha_i} z\) with
+\(\alpha_i = \epsilon \sigma_i^2 / \sigma_L^2\), where \(s(x, \sigma) = \nabla_x \log p_\sigma(x)\)
+(\(= -\nabla_x E_\sigma\)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validate as _v
+from .._backend import array_namespace, to_numpy
+from ._run import draw_normal
+from .langevin import _score_shape_iv
+from .mh import _step_size_iv
+
+__all__ = ["annealed_langevin", "annealed_langevin_from_noise"]
+
+
+def _sigmas_iv(sigmas):
+    sigmas = _v.real_array("sigmas", sigmas, ndim=1)
+    host = to_numpy(sigmas).astype(np.float64)
+    if np.any(host <= 0):
+        raise ValueError(f"`sigmas` must be > 0, got {_v.show(sigmas)}")
+    if host.size > 1 and np.any(np.diff(host) >= 0):
+        raise ValueError(f"`sigmas` must be strictly decreasing (sigma_1 > ... > sigma_L), "
+                         f"got {_v.show(sigmas)}")
+    return [float(s) for s in host]
+
+
+def _annealed_iv(score_fn, sigmas, step_size, x0, denoise):
+    _v.function("score_fn", score_fn)
+    sig = _sigmas_iv(sigmas)
+    step_size = float(_step_size_iv(step_size))
+    x0 = _v.points("x0", x0)
+    if not isinstance(denoise, (bool, np.bool_)):
+        raise TypeError(f"`denoise` must be a bool, got {_v.show(denoise)}")
+    return sig, step_size, x0
+
+
+def _annealed_run(score_fn, sig, step_size, x, next_noise, n_steps_each, denoise, xp):
+    sigma_last = sig[-1]
+    for i, sigma in enumerate(sig):
+        alpha = step_size * sigma**2 / sigma_last**2
+        half, root = 0.5 * alpha, float(np.sqrt(alpha))
+        for t in range(n_steps_each):
+            s = _score_shape_iv(score_fn(x, sigma), x, "score_fn")
+            x = x + half * s + root * next_noise(i, t)
+    if denoise:
+        x = x + sigma_last**2 * _score_shape_iv(score_fn(x, sigma_last), x, "score_fn")
+    return x
+
+
+def annealed_langevin_from_noise(score_fn, sigmas, step_size, x0, noise, *, denoise=False):
+    r"""Annealed Langevin dynamics (NCSN) with all its noise given: the deterministic core.
+
+    Parameters
+    ----------
+    score_fn : callable
+        ``score_fn(x, sigma) -> (n, d)``: the score of the noise-perturbed density
+        \(p_\sigma = p * N(0, \sigma^2 I)\) (\(\sigma\) passed as a Python float).
+    sigmas : array ``(L,)``
+        \(\sigma_1 > \sigma_2 > \dots > \sigma_L > 0\), strictly decreasing.
+    step_size : float
+        \(\epsilon > 0\); level \(i\) uses \(\alpha_i = \epsilon \sigma_i^2 / \sigma_L^2\).
+    x0 : array ``(n, d)``
+        Starting points (NCSN: uniform noise).
+    noise : array ``(L, T, n, d)``
+        \(z_{i,t}\) for level \(i\), step \(t\); ``T`` is the number of steps per level.
+    denoise : bool, optional
+        Finish with one Tweedie denoising step \(x + \sigma_L^2 s(x, \sigma_L)\).
+
+    Returns
+    -------
+    array ``(n, d)``
+
+    Math
+    ----
+    D18; Song & Ermon (2019), Algorithm 1: for \(i = 1..L\),
+    \(\alpha_i = \epsilon \sigma_i^2 / \sigma_L^2\), and \(T\) times
+    \(x \leftarrow x + \tfrac{\alpha_i}{2} s(x, \sigma_i) + \sqrt{\alpha_i} z\). This is the
+    TFP parametrization with \(h = \alpha_i\), i.e. the CS236 step with
+    \(\epsilon_i = \alpha_i / 2\). The optional last step is Tweedie's formula
+    \(E[x_0 \mid x_\sigma] = x_\sigma + \sigma^2 \nabla \log p_\sigma(x_\sigma)\).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = lambda x, sigma: -x / (1.0 + sigma**2)   # p = N(0, 1), p_sigma = N(0, 1 + sigma^2)
+    >>> out = annealed_langevin_from_noise(score, [1.0], 0.5, np.array([[2.0]]),
+    ...                                    np.zeros((1, 1, 1, 1)))
+    >>> out.tolist()   # 2 + 0.25 * (-2 / 2)
+    [[1.75]]
+    """
+    sig, step_size, x0 = _annealed_iv(score_fn, sigmas, step_size, x0, denoise)
+    noise = _v.real_array("noise", noise, ndim=4)
+    shape = tuple(noise.shape)
+    if shape[0] != len(sig) or shape[2:] != tuple(x0.shape) or shape[1] < 1:
+        raise ValueError(
+            f"`noise` must have shape (L={len(sig)}, T >= 1, {x0.shape[0]}, {x0.shape[1]}), "
+            f"got shape {shape}")
+    xp = array_namespace(x0, noise)
+    return _annealed_run(score_fn, sig, step_size, x0, lambda i, t: noise[i, t, ...], shape[1],
+                         denoise, xp)
+
+
+def annealed_langevin(score_fn, sigmas, step_size, n_steps_each, x0, rng, *, denoise=False):
+    r"""Annealed Langevin dynamics (NCSN, Song & Ermon 2019, Algorithm 1), noise from ``rng``.
+
+    Parameters
+    ----------
+    score_fn : callable
+        ``score_fn(x, sigma) -> (n, d)``, the score of \(p_\sigma = p * N(0, \sigma^2 I)\).
+    sigmas : array ``(L,)``
+        Strictly decreasing noise levels.
+    step_size : float
+        \(\epsilon > 0\); \(\alpha_i = \epsilon \sigma_i^2 / \sigma_L^2\).
+    n_steps_each : int
+        \(T \ge 1\) steps per level.
+    x0 : array ``(n, d)``
+        Starting points.
+    rng : numpy.random.Generator or int
+    denoise : bool, optional
+        Finish with the Tweedie step \(x + \sigma_L^2 s(x, \sigma_L)\).
+
+    Returns
+    -------
+    array ``(n, d)``
+        Equal, value for value, to :func:`annealed_langevin_from_noise` with
+        ``noise = rng.standard_normal((L, T, n, d))`` (the draws are made one step at a time,
+        in that order, so the full noise array is never held).
+
+    Math
+    ----
+    D18: see :func:`annealed_langevin_from_noise`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = lambda x, sigma: -x / (1.0 + sigma**2)
+    >>> annealed_langevin(score, [2.0, 1.0], 0.1, 5, np.zeros((3, 2)), rng=0).shape
+    (3, 2)
+    """
+    sig, step_size, x0 = _annealed_iv(score_fn, sigmas, step_size, x0, denoise)
+    n_steps_each = _v.integer("n_steps_each", n_steps_each, minimum=1)
+    gen = _v.rng(rng)
+    xp = array_namespace(x0)
+    return _annealed_run(score_fn, sig, step_size, x0,
+                         lambda i, t: draw_normal(gen, x0, xp), n_steps_each, denoise, xp)

@@ -1,0 +1,245 @@
+"""Tests of refebm.samplers.gibbs: exact stationarity, invariance (chi-square), determinism.
+
+Statistical assertions use Pearson's chi-square on state counts of N independent chains; with
+K states and every expected count >= 50 the statistic is close to chi-square(K - 1), and the
+threshold chi2.isf(1e-6, K - 1) gives false-failure <= 1e-6 per assertion.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from refebm.samplers import (GibbsState, ising_gibbs_kernel, ising_gibbs_step, rbm_gibbs_kernel,
+                             rbm_gibbs_step, sample)
+
+FALSE_FAILURE = 1e-6
+N_CHAINS = 20000
+
+
+def ising_params(d=4):
+    rng = np.random.default_rng(30 + d)
+    a = rng.normal(0, 0.4, (d, d))
+    J = np.triu(a, 1) + np.triu(a, 1).T
+    return J, rng.normal(0, 0.3, d)
+
+
+def spin_states(d):
+    return np.array(list(itertools.product([-1.0, 1.0], repeat=d)))
+
+
+def ising_probs(J, h):
+    s = spin_states(len(h))
+    log_p = 0.5 * np.sum((s @ J) * s, axis=1) + s @ h   # -E
+    p = np.exp(log_p - log_p.max())
+    return s, p / p.sum()
+
+
+def conditional_plus(s, i, J, h):
+    """P(s_i = +1 | rest) from two energy evaluations (no local-field formula)."""
+    plus, minus = s.copy(), s.copy()
+    plus[:, i], minus[:, i] = 1.0, -1.0
+    e_plus = -0.5 * np.sum((plus @ J) * plus, axis=1) - plus @ h
+    e_minus = -0.5 * np.sum((minus @ J) * minus, axis=1) - minus @ h
+    return 1.0 / (1.0 + np.exp(e_plus - e_minus))
+
+
+def state_index(s):
+    bits_ = (s > 0).astype(int)
+    return bits_ @ (2 ** np.arange(s.shape[1])[::-1])
+
+
+def test_ising_step_follows_its_rule_and_the_sweep_is_exactly_stationary():
+    d = 3
+    J, h = ising_params(d)
+    states, pi = ising_probs(J, h)
+    K = len(states)
+    # 1) the step's decisions: site i becomes +1 iff u_i < P(s_i = +1 | the other sites), with
+    #    the other sites held at their values by crafted uniforms (so p does not change)
+    for i in range(d):
+        for start in states:
+            s = np.tile(start, (2, 1))
+            p = conditional_plus(s[:1], i, J, h)[0]
+            got = ising_gibbs_step(s, J, h, _holding_uniforms(s, i, J, h, p))
+            assert got[0, i] == 1.0 and got[1, i] == -1.0
+            others = [j for j in range(d) if j != i]
+            np.testing.assert_array_equal(got[:, others], s[:, others])
+    # 2) the exact sweep matrix, from the same rule, leaves pi invariant
+    P = np.zeros((K, K))
+    for a, start in enumerate(states):
+        for b, end in enumerate(states):
+            prob, s = 1.0, start.copy()
+            for i in range(d):
+                p = conditional_plus(s[None], i, J, h)[0]
+                prob *= p if end[i] > 0 else 1 - p
+                s[i] = end[i]
+            P[a, b] = prob
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+    assert np.max(np.abs(pi @ P - pi)) <= 1e-12
+
+
+def _holding_uniforms(s, i, J, h, p):
+    """Uniforms that keep every site j != i at its value and put site i at +1 (row 0) and -1
+    (row 1) with u_i just below / above p (sites before i keep their values, so p is unchanged).
+    """
+    d = s.shape[1]
+    u = np.zeros((2, d))
+    for j in range(d):
+        if j == i:
+            u[0, j] = p * (1 - 1e-9)
+            u[1, j] = min(p * (1 + 1e-9) + 1e-12, 1 - 1e-16)
+        else:
+            # keep s_j: +1 needs u < p_j (u = 0 works since p_j > 0); -1 needs u >= p_j
+            u[:, j] = np.where(s[:, j] > 0, 0.0, 1 - 1e-16)
+    return u
+
+
+def test_ising_conditional_matches_refebm_discrete():
+    discrete = pytest.importorskip("refebm.discrete")
+    J, h = ising_params(5)
+    model = discrete.Ising(J, h)
+    s = spin_states(5)
+    for i in range(5):
+        np.testing.assert_allclose(model.conditional_prob_plus(s, i), conditional_plus(s, i, J, h),
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("k_steps", [1, 10])
+def test_ising_gibbs_leaves_the_exact_law_invariant(k_steps):
+    # chi-square on the 16 state counts of N independent chains started from exact draws
+    J, h = ising_params(4)
+    states, pi = ising_probs(J, h)
+    assert N_CHAINS * pi.min() >= 50
+    rng = np.random.default_rng(40 + k_steps)
+    x0 = states[rng.choice(len(pi), size=N_CHAINS, p=pi)]
+    res = sample(ising_gibbs_kernel(J, h), x0, k_steps, rng, keep="last")
+    counts = np.bincount(state_index(res.trace[-1]), minlength=len(pi))
+    chi2 = np.sum((counts - N_CHAINS * pi) ** 2 / (N_CHAINS * pi))
+    assert chi2 <= stats.chi2.isf(FALSE_FAILURE, len(pi) - 1)
+
+
+def rbm_params(m=4, k=3, scale=0.8):
+    rng = np.random.default_rng(50)
+    return rng.normal(0, scale, (m, k)), rng.normal(0, 0.5, m), rng.normal(0, 0.5, k)
+
+
+def binary_states(n):
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+@pytest.mark.parametrize("k_steps", [1, 10])
+def test_rbm_block_gibbs_leaves_the_joint_law_invariant(k_steps):
+    # chi-square on the 2^(m+k) = 64 joint state counts (expected counts >= 50 checked)
+    W, b, c = rbm_params(k=2, scale=0.5)
+    m, k = W.shape
+    joint = binary_states(m + k)
+    v, hh = joint[:, :m], joint[:, m:]
+    log_p = v @ b + hh @ c + np.sum((v @ W) * hh, axis=1)
+    pi = np.exp(log_p - log_p.max())
+    pi /= pi.sum()
+    n = 40000
+    assert n * pi.min() >= 50
+    rng = np.random.default_rng(60 + k_steps)
+    x0 = joint[rng.choice(len(pi), size=n, p=pi)]
+    res = sample(rbm_gibbs_kernel(W, b, c), x0, k_steps, rng, keep="last")
+    idx = res.trace[-1].astype(int) @ (2 ** np.arange(m + k)[::-1])
+    counts = np.bincount(idx, minlength=len(pi))
+    chi2 = np.sum((counts - n * pi) ** 2 / (n * pi))
+    assert chi2 <= stats.chi2.isf(FALSE_FAILURE, len(pi) - 1)
+
+
+def test_rbm_step_rule_and_refebm_discrete_conditionals():
+    W, b, c = rbm_params()
+    v = binary_states(4)
+    p_h = 1 / (1 + np.exp(-(c + v @ W)))
+    below = p_h * (1 - 1e-9)
+    v_new, h = rbm_gibbs_step(v, W, b, c, below, np.zeros((16, 4)))
+    np.testing.assert_array_equal(h, np.ones((16, 3)))
+    np.testing.assert_array_equal(v_new, np.ones((16, 4)))   # u = 0 < any probability
+    above = np.minimum(p_h * (1 + 1e-9) + 1e-12, 1 - 1e-16)
+    _, h = rbm_gibbs_step(v, W, b, c, above, np.zeros((16, 4)))
+    np.testing.assert_array_equal(h, np.zeros((16, 3)))
+    h_all = binary_states(3)
+    p_v = 1 / (1 + np.exp(-(b + h_all @ W.T)))
+    try:
+        from refebm.discrete import RBM
+    except ImportError:  # pragma: no cover
+        return
+    model = RBM(W, b, c)
+    np.testing.assert_allclose(model.prob_h_given_v(v), p_h, rtol=1e-12)
+    np.testing.assert_allclose(model.prob_v_given_h(h_all), p_v, rtol=1e-12)
+
+
+def test_steps_are_bit_identical_across_runs_and_batch_splits():
+    # random inputs to an exact check: no false-failure rate applies
+    rng = np.random.default_rng(70)
+    J, h = ising_params(4)
+    s = np.where(rng.random((10, 4)) < 0.5, -1.0, 1.0)
+    u = rng.random((10, 4))
+    halves = (slice(0, 3), slice(3, 10))
+    full = ising_gibbs_step(s, J, h, u)
+    np.testing.assert_array_equal(full, ising_gibbs_step(s, J, h, u))
+    np.testing.assert_array_equal(full, np.concatenate(
+        [ising_gibbs_step(s[q], J, h, u[q]) for q in halves]))
+    W, b, c = rbm_params()
+    v = (rng.random((10, 4)) < 0.5).astype(float)
+    uh, uv = rng.random((10, 3)), rng.random((10, 4))
+    full = rbm_gibbs_step(v, W, b, c, uh, uv)
+    parts = [rbm_gibbs_step(v[q], W, b, c, uh[q], uv[q]) for q in halves]
+    for i in range(2):
+        np.testing.assert_array_equal(full[i], np.concatenate([p[i] for p in parts]))
+    # the kernels draw uniforms (n, d) [Ising] / (n, k) then (n, m) [RBM] from rng
+    k = ising_gibbs_kernel(J, h)
+    got, _ = k(k.init(s), np.random.default_rng(1))
+    np.testing.assert_array_equal(
+        got.x, ising_gibbs_step(s, J, h, np.random.default_rng(1).random((10, 4))))
+    k = rbm_gibbs_kernel(W, b, c)
+    x = np.concatenate([v, np.zeros((10, 3))], axis=1)
+    got, _ = k(k.init(x), np.random.default_rng(2))
+    g = np.random.default_rng(2)
+    uh2, uv2 = g.random((10, 3)), g.random((10, 4))
+    vv, hh = rbm_gibbs_step(v, W, b, c, uh2, uv2)
+    np.testing.assert_array_equal(got.x, np.concatenate([vv, hh], axis=1))
+    assert isinstance(got, GibbsState)
+
+
+def test_bad_input():
+    J, h = ising_params(3)
+    s = np.ones((2, 3))
+    u = np.full((2, 3), 0.5)
+    with pytest.raises(ValueError, match="`J` must be symmetric"):
+        ising_gibbs_step(s, J + np.triu(np.ones((3, 3)), 1), h, u)
+    with pytest.raises(ValueError, match="`J` must have a zero diagonal"):
+        ising_gibbs_step(s, J + np.eye(3), h, u)
+    with pytest.raises(ValueError, match="`J` must be a square matrix"):
+        ising_gibbs_step(s, np.zeros((3, 2)), h, u)
+    with pytest.raises(ValueError, match=r"`h` must have shape \(3\)"):
+        ising_gibbs_step(s, J, np.zeros(2), u)
+    with pytest.raises(ValueError, match=r"`s` must have entries in \{-1, 1\}"):
+        ising_gibbs_step(np.zeros((2, 3)), J, h, u)
+    with pytest.raises(ValueError, match=r"`s` must have shape \(n, 3\)"):
+        ising_gibbs_step(np.ones((2, 4)), J, h, u)
+    with pytest.raises(ValueError, match=r"`uniform` must lie in \[0, 1\)"):
+        ising_gibbs_step(s, J, h, np.full((2, 3), 1.0))
+    with pytest.raises(ValueError, match=r"`uniform` must have shape \(2, 3\)"):
+        ising_gibbs_step(s, J, h, np.full((3, 3), 0.5))
+    with pytest.raises(ValueError, match="`J` must be finite"):
+        ising_gibbs_kernel(np.full((2, 2), np.nan), np.zeros(2))
+    W, b, c = rbm_params()
+    v = np.ones((2, 4))
+    with pytest.raises(ValueError, match=r"`b` must have shape \(4\)"):
+        rbm_gibbs_step(v, W, np.zeros(3), c, np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"`c` must have shape \(3\)"):
+        rbm_gibbs_step(v, W, b, np.zeros(4), np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"`v` must have entries in \{0, 1\}"):
+        rbm_gibbs_step(-v, W, b, c, np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"`uniform_h` must have shape \(2, 3\)"):
+        rbm_gibbs_step(v, W, b, c, np.zeros((2, 4)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"`uniform_v` must lie in \[0, 1\)"):
+        rbm_gibbs_step(v, W, b, c, np.zeros((2, 3)), np.full((2, 4), -0.1))
+    with pytest.raises(ValueError, match="`W` must have 2 dimension"):
+        rbm_gibbs_kernel(np.zeros(3), b, c)
+    k = rbm_gibbs_kernel(W, b, c)
+    with pytest.raises(ValueError, match=r"`x` must have shape \(n, 7\)"):
+        k.init(np.zeros((2, 4)))

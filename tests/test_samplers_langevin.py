@@ -1,0 +1,455 @@
+"""Tests of refebm.samplers.langevin: MALA's ratio in closed form, ULA's known bias, invariance,
+annealed Langevin on a two-mode mixture, determinism, bad input.
+
+Bounds used (false-failure probability <= 1e-6 per assertion, stated at each test):
+- DKWM: P(sup |F_N - F| > eps) <= 2 exp(-2 N eps^2) for N iid draws (Massart 1990).
+- Gaussian sample mean: N (xbar - m)^T C^{-1} (xbar - m) ~ chi-square(d) exactly.
+- Gaussian sample variance along a fixed direction v: (N - 1) v^T S v / v^T C v ~ chi-square(N - 1).
+- Hoeffding for a binomial fraction: P(|phat - p| >= t) <= 2 exp(-2 N t^2).
+"""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.signal import fftconvolve
+
+from refebm.samplers import (LangevinState, annealed_langevin, annealed_langevin_from_noise,
+                             decoupled_langevin_step, energy_and_score, mala_init, mala_kernel,
+                             mala_log_acceptance, mala_step, sample, ula_init, ula_kernel,
+                             ula_step)
+from refebm.samplers.conventions import ula_stationary_gaussian
+
+FALSE_FAILURE = 1e-6
+N_CHAINS = 20000
+DKWM_EPS = np.sqrt(np.log(2.0 / FALSE_FAILURE) / (2 * N_CHAINS))
+
+MU = np.array([1.0, -2.0])
+COV = np.array([[2.0, 0.8], [0.8, 1.0]])
+PREC = np.linalg.inv(COV)
+
+
+def gauss_energy(x):
+    r = x - MU
+    return 0.5 * anp.sum((r @ PREC) * r, axis=-1)
+
+
+def gauss_score(x):
+    return (MU - x) @ PREC
+
+
+GAMMA_SHAPE, GAMMA_RATE = 3.0, 2.0
+
+
+def gamma_energy(x):
+    x1 = x[:, 0]
+    inside = x1 > 0
+    safe = anp.where(inside, x1, 1.0)
+    return anp.where(inside, -(GAMMA_SHAPE - 1.0) * anp.log(safe) + GAMMA_RATE * safe, anp.inf)
+
+
+def gamma_cdf(t):
+    return stats.gamma(GAMMA_SHAPE, scale=1.0 / GAMMA_RATE).cdf(t)
+
+
+# -- MALA's acceptance ratio in closed form ---------------------------------------------------
+
+def mala_log_ratio_closed_form(x, x_new, mean, sd, eps):
+    """Hand derivation for p = N(mean, diag(sd^2)), CS236 proposal with step eps.
+
+    With u = x - mean, u' = x' - mean and c = 1 - eps / s^2 per coordinate, the forward residual
+    is x' - x - eps s(x) = u' - c u and the backward one u - c u'. Then
+    log r = (u^2 - u'^2) / (2 s^2) + ((u' - c u)^2 - (u - c u')^2) / (4 eps)
+          = (u^2 - u'^2) [1 / (2 s^2) - (1 - c^2) / (4 eps)]
+          = eps (u^2 - u'^2) / (4 s^4),
+    using 1 - c^2 = (eps / s^2)(2 - eps / s^2); summed over coordinates.
+    """
+    u, u2 = x - mean, x_new - mean
+    return np.sum(eps * (u**2 - u2**2) / (4.0 * sd**4), axis=-1)
+
+
+def test_mala_log_acceptance_matches_hand_derived_closed_form():
+    # random inputs to an exact check: no false-failure rate applies
+    rng = np.random.default_rng(0)
+    mean, sd = np.array([0.5, -1.0, 2.0]), np.array([0.7, 1.3, 2.0])
+    prec = 1.0 / sd**2
+
+    def energy(x):
+        return 0.5 * np.sum((x - mean) ** 2 * prec, axis=-1)
+
+    def score(x):
+        return (mean - x) * prec
+
+    for eps in (0.01, 0.2, 0.9):
+        x = mean + sd * rng.normal(size=(50, 3)) * 2
+        z = rng.normal(size=(50, 3))
+        x_new = x + eps * score(x) + np.sqrt(2 * eps) * z
+        got = mala_log_acceptance(x, energy(x), score(x), x_new, energy(x_new), score(x_new), eps)
+        want = mala_log_ratio_closed_form(x, x_new, mean, sd, eps)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+        # and the step reports min(1, r) of the same ratio, from its own proposal
+        state = mala_init(x, energy, score)
+        _, info = mala_step(state, energy, eps, z, np.full(50, 0.5), score=score)
+        np.testing.assert_array_equal(info.proposal, x_new)
+        np.testing.assert_allclose(info.acceptance_rate, np.minimum(1.0, np.exp(want)),
+                                   rtol=0, atol=1e-12)
+        # the classic bug (scores of the two states swapped) differs from the closed form
+        wrong = mala_log_acceptance(x, energy(x), score(x_new), x_new, energy(x_new), score(x),
+                                    eps)
+        assert np.max(np.abs(wrong - want)) > 1e-3
+
+
+def test_mala_step_with_autograd_score_equals_analytic_score():
+    # random inputs to an exact check: no false-failure rate applies
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(7, 2))
+    z, u = rng.normal(size=(7, 2)), rng.random(7)
+    a = mala_step(mala_init(x, gauss_energy), gauss_energy, 0.3, z, u)
+    b = mala_step(mala_init(x, gauss_energy, gauss_score), gauss_energy, 0.3, z, u,
+                  score=gauss_score)
+    for field in range(3):
+        np.testing.assert_allclose(a[0][field], b[0][field], rtol=1e-10, atol=1e-12)
+    e, s = energy_and_score(gauss_energy)(x)
+    np.testing.assert_allclose(s, gauss_score(x), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(e, gauss_energy(x), rtol=1e-15)
+
+
+def test_ula_step_formula():
+    x = np.array([[1.0, 2.0]])
+    z = np.array([[0.5, -1.0]])
+    got = ula_step(x, gauss_score, 0.1, z)
+    np.testing.assert_allclose(got, x + 0.1 * gauss_score(x) + np.sqrt(0.2) * z, rtol=1e-15)
+    np.testing.assert_allclose(decoupled_langevin_step(x, gauss_score, 0.1, np.sqrt(0.2), z),
+                               got, rtol=1e-15)
+
+
+# -- determinism and batch splits -------------------------------------------------------------
+
+def test_steps_are_bit_identical_across_runs_and_batch_splits():
+    # random inputs to an exact check: no false-failure rate applies
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(10, 2))
+    z, u = rng.normal(size=(10, 2)), rng.random(10)
+    halves = (slice(0, 3), slice(3, 10))
+    full = ula_step(x, gauss_score, 0.2, z)
+    np.testing.assert_array_equal(full, ula_step(x, gauss_score, 0.2, z))
+    np.testing.assert_array_equal(full, np.concatenate(
+        [ula_step(x[s], gauss_score, 0.2, z[s]) for s in halves]))
+    for score in (None, gauss_score):
+        m_full = mala_step(mala_init(x, gauss_energy, score), gauss_energy, 0.2, z, u,
+                           score=score)
+        m_parts = [mala_step(mala_init(x[s], gauss_energy, score), gauss_energy, 0.2, z[s], u[s],
+                             score=score) for s in halves]
+        for field in range(3):
+            np.testing.assert_array_equal(m_full[0][field],
+                                          np.concatenate([p[0][field] for p in m_parts]))
+
+    def score_fn(x, sigma):
+        return -x / (1.0 + sigma**2)
+
+    noise = rng.normal(size=(3, 4, 10, 2))
+    a_full = annealed_langevin_from_noise(score_fn, [2.0, 1.0, 0.5], 0.1, x, noise, denoise=True)
+    a_parts = [annealed_langevin_from_noise(score_fn, [2.0, 1.0, 0.5], 0.1, x[s], noise[:, :, s],
+                                            denoise=True) for s in halves]
+    np.testing.assert_array_equal(a_full, np.concatenate(a_parts))
+
+
+def test_kernels_equal_steps_fed_the_kernels_draws():
+    x = np.zeros((5, 2))
+    k = mala_kernel(gauss_energy, 0.4)
+    got, _ = k(k.init(x), np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    z, u = rng.standard_normal((5, 2)), rng.random(5)
+    want, _ = mala_step(mala_init(x, gauss_energy), gauss_energy, 0.4, z, u)
+    np.testing.assert_array_equal(got.x, want.x)
+    k = ula_kernel(None, 0.4, score=gauss_score)
+    got, info = k(k.init(x), np.random.default_rng(9))
+    np.testing.assert_array_equal(got.x, ula_step(x, gauss_score, 0.4,
+                                                  np.random.default_rng(9).standard_normal((5, 2))))
+    assert info.is_accepted.all() and not k.exact
+
+
+def test_annealed_langevin_rng_equals_core_with_the_same_draws():
+    def score_fn(x, sigma):
+        return -x / (1.0 + sigma**2)
+
+    x0 = np.linspace(-1, 1, 8).reshape(4, 2)
+    got = annealed_langevin(score_fn, [3.0, 1.0, 0.3], 0.05, 6, x0, rng=4, denoise=True)
+    noise = np.random.default_rng(4).standard_normal((3, 6, 4, 2))
+    want = annealed_langevin_from_noise(score_fn, [3.0, 1.0, 0.3], 0.05, x0, noise, denoise=True)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_annealed_langevin_schedule_and_tweedie_step():
+    # one level per sigma: alpha_i = eps sigma_i^2 / sigma_L^2; update x + alpha/2 s + sqrt(alpha) z
+    seen = []
+
+    def score_fn(x, sigma):
+        seen.append(sigma)
+        return -x / (1.0 + sigma**2)
+
+    x0 = np.array([[1.0, -2.0]])
+    noise = np.ones((2, 1, 1, 2))
+    got = annealed_langevin_from_noise(score_fn, [2.0, 0.5], 0.1, x0, noise, denoise=True)
+    x = x0
+    for sigma in (2.0, 0.5):
+        alpha = 0.1 * sigma**2 / 0.25
+        x = x + 0.5 * alpha * (-x / (1 + sigma**2)) + np.sqrt(alpha) * 1.0
+    x = x + 0.25 * (-x / 1.25)   # Tweedie: E[x0 | x] = x / (1 + sigma^2) for p = N(0, 1)
+    np.testing.assert_allclose(got, x, rtol=1e-14)
+    np.testing.assert_allclose(x, got / 1.0, rtol=1e-14)
+    assert seen == [2.0, 0.5, 0.5]
+
+
+# -- ULA: the known biased stationary law ------------------------------------------------------
+
+def _chi2_two_sided(df, prob=FALSE_FAILURE):
+    return stats.chi2.ppf(prob / 2, df), stats.chi2.isf(prob / 2, df)
+
+
+def _check_gaussian_law(x, mean, cov):
+    """Exact tests for N iid draws of N(mean, cov); each assertion false-failure <= 1e-6."""
+    n, d = x.shape
+    diff = x.mean(axis=0) - mean
+    assert n * diff @ np.linalg.solve(cov, diff) <= stats.chi2.isf(FALSE_FAILURE, d)
+    lo, hi = _chi2_two_sided(n - 1)
+    s = np.cov(x, rowvar=False).reshape(d, d)
+    directions = list(np.eye(d)) + list(np.linalg.eigh(cov)[1].T)
+    for v in directions:
+        ratio = (n - 1) * (v @ s @ v) / (v @ cov @ v)
+        assert lo <= ratio <= hi
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_ula_samples_its_biased_stationary_law_not_the_target(d):
+    # start N chains from exact draws of ULA's stationary law N(mu, C) and take 10 steps: the
+    # chain is a Gaussian AR(1), so the result is again N iid draws of N(mu, C) and the exact
+    # chi-square tests of _check_gaussian_law apply (false-failure <= 1e-6 per assertion)
+    mean = MU[:d]
+    cov = COV[:d, :d]
+    prec = np.linalg.inv(cov)
+    eps = 0.3
+    law = ula_stationary_gaussian(mean, cov, eps, np.sqrt(2 * eps))
+    if d == 1:   # the 1-D closed form s^2 / (1 - eps / (2 s^2))
+        np.testing.assert_allclose(law.cov[0, 0], cov[0, 0] / (1 - eps / (2 * cov[0, 0])),
+                                   rtol=1e-12)
+    rng = np.random.default_rng(40 + d)
+    x0 = rng.multivariate_normal(mean, law.cov, size=N_CHAINS)
+    res = sample(ula_kernel(None, eps, score=lambda x: (mean - x) @ prec), x0, 10, rng,
+                 keep="last")
+    _check_gaussian_law(res.trace[-1], mean, law.cov)
+    # the bias is far outside what the test resolves: the target's variance along the first
+    # eigenvector lies outside the chi-square interval centred on the biased law's
+    lo, hi = _chi2_two_sided(N_CHAINS - 1)
+    v = np.linalg.eigh(cov)[1][:, 0]
+    assert (N_CHAINS - 1) * (v @ cov @ v) / (v @ law.cov @ v) < lo
+
+
+@pytest.mark.parametrize("k_steps", [1, 10])
+def test_mala_leaves_the_target_invariant_gaussian(k_steps):
+    # exact target draws stay exact after k MALA steps: chi-square tests on the mean and the
+    # variances (false-failure <= 1e-6 per assertion) and DKWM on the marginals (<= 1e-6 each)
+    rng = np.random.default_rng(50 + k_steps)
+    x0 = rng.multivariate_normal(MU, COV, size=N_CHAINS)
+    res = sample(mala_kernel(gauss_energy, 0.5), x0, k_steps, rng, keep="last")
+    assert 0.3 < res.acceptance_rate.mean() < 0.99   # it moves (not a statistical claim)
+    _check_gaussian_law(res.trace[-1], MU, COV)
+    for i in range(2):
+        cdf = stats.norm(MU[i], np.sqrt(COV[i, i])).cdf
+        assert stats.kstest(res.trace[-1, :, i], cdf).statistic <= DKWM_EPS
+
+
+@pytest.mark.parametrize("k_steps", [1, 10])
+def test_mala_leaves_gamma_invariant(k_steps):
+    # asymmetric target; DKWM on N iid chains, false-failure <= 1e-6
+    def score(x):
+        safe = np.where(x > 0, x, 1.0)
+        return np.where(x > 0, (GAMMA_SHAPE - 1.0) / safe - GAMMA_RATE, 0.0)
+
+    rng = np.random.default_rng(60 + k_steps)
+    x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
+    for s in (score, None):
+        res = sample(mala_kernel(gamma_energy, 0.3, score=s), x0, k_steps, rng, keep="last")
+        assert stats.kstest(res.trace[-1, :, 0], gamma_cdf).statistic <= DKWM_EPS
+
+
+# -- annealed Langevin on a two-mode mixture ---------------------------------------------------
+
+WEIGHTS = np.array([0.2, 0.8])
+MEANS = np.array([-4.0, 4.0])
+SD = 1.0
+SIGMAS = np.geomspace(10.0, 0.5, 10)
+EPS, T_EACH = 0.05, 100
+BOX = (-8.0, 8.0)
+
+
+def mixture_score(x, sigma):
+    """Exact score of p_sigma = sum_k w_k N(m_k, SD^2 + sigma^2) for x of shape (n, 1).
+
+    The responsibility of the first component is sigmoid(log w_0 N_0 - log w_1 N_1).
+    """
+    v = SD**2 + sigma**2
+    logp = np.log(WEIGHTS) - 0.5 * (x - MEANS) ** 2 / v
+    r0 = 0.5 * (1.0 + np.tanh(0.5 * (logp[:, :1] - logp[:, 1:])))
+    return (r0 * (MEANS[0] - x) + (1.0 - r0) * (MEANS[1] - x)) / v
+
+
+def exact_left_mass(sigmas, eps, t_each, dx=0.04, half_width=60.0):
+    """P(x < 0) under the exact law of the annealed chain, propagated on a grid.
+
+    Each step x' = x + (alpha/2) s(x) + sqrt(alpha) z pushes the mass at each grid point to
+    x + (alpha/2) s(x) (shared linearly between the two nearest grid points) and convolves with
+    N(0, alpha). Halving dx (0.04 -> 0.02 -> 0.01), or moving the grid, changes the result by
+    less than 1.5e-3 (most of it from where the edges of the uniform start fall on the grid);
+    the grid holds all but 1e-5 of the mass.
+    """
+    g = np.arange(-half_width, half_width + dx / 2, dx)
+    n = len(g)
+    p = ((g >= BOX[0]) & (g <= BOX[1])).astype(float)
+    p /= p.sum()
+    for sigma in sigmas:
+        alpha = eps * sigma**2 / sigmas[-1] ** 2
+        target = g + 0.5 * alpha * mixture_score(g[:, None], sigma)[:, 0]
+        pos = (target - g[0]) / dx
+        i0 = np.clip(np.floor(pos).astype(int), 0, n - 2)
+        frac = np.clip(pos - i0, 0.0, 1.0)
+        half = np.ceil(8 * np.sqrt(alpha) / dx)
+        kx = np.arange(-half, half + 1) * dx
+        kernel = np.exp(-0.5 * kx**2 / alpha)
+        kernel /= kernel.sum()
+        for _ in range(t_each):
+            q = (np.bincount(i0, p * (1 - frac), minlength=n)
+                 + np.bincount(i0 + 1, p * frac, minlength=n))
+            p = fftconvolve(q, kernel, mode="same")
+    assert abs(p.sum() - 1.0) < 1e-4
+    return float(p[g < 0].sum())
+
+
+def test_annealed_langevin_recovers_mode_weights_and_plain_langevin_does_not():
+    # How the finite-step bias is accounted for: the exact law of the annealed chain (the
+    # chain's own finite steps, not the target) is propagated on a grid; its mass left of 0 is
+    # p_star. The schedule (10 levels from 10 to 0.5, 100 steps each, eps = 0.05) was chosen so
+    # that |p_star - 0.2| <= 0.015 (it is 0.210), which is asserted. The fraction of N = 10000
+    # independent chains left of 0 is then Binomial(N, p_star)/N: by Hoeffding,
+    # |phat - p_star| <= t = sqrt(log(2 / 1e-6) / (2N)) = 0.027 fails with probability <= 1e-6;
+    # the grid error (<= 2e-3) is added to t.
+    n = 10000
+    t = np.sqrt(np.log(2.0 / FALSE_FAILURE) / (2 * n)) + 2e-3
+    p_star = exact_left_mass(SIGMAS, EPS, T_EACH)
+    assert abs(p_star - WEIGHTS[0]) <= 0.015
+    rng = np.random.default_rng(70)
+    x0 = rng.uniform(*BOX, size=(n, 1))
+    x = annealed_langevin(mixture_score, SIGMAS, EPS, T_EACH, x0, rng)
+    phat = np.mean(x[:, 0] < 0)
+    assert abs(phat - p_star) <= t
+    # plain Langevin at the last level, same start and the same number of steps: the chains
+    # stay in the mode they start in; its exact left mass is about 1/2, and the same Hoeffding
+    # bound (false-failure <= 1e-6) puts the sample fraction far from the weight 0.2
+    sigma_last = SIGMAS[-1:]
+    p_plain = exact_left_mass(sigma_last, EPS, T_EACH * len(SIGMAS), half_width=20.0)
+    assert p_plain > 0.45
+    x_plain = annealed_langevin(mixture_score, sigma_last, EPS, T_EACH * len(SIGMAS), x0, rng)
+    phat_plain = np.mean(x_plain[:, 0] < 0)
+    assert abs(phat_plain - p_plain) <= t
+    assert phat_plain - WEIGHTS[0] > 0.2
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+def test_bad_input_ula_and_decoupled():
+    x, z = np.zeros((3, 2)), np.zeros((3, 2))
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        ula_step(x, gauss_score, 0.0, z)
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        ula_step(x, gauss_score, -1.0, z)
+    with pytest.raises(ValueError, match="`noise` must have the shape"):
+        ula_step(x, gauss_score, 0.1, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        ula_step(np.array([[np.nan, 0.0]]), gauss_score, 0.1, np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="`x` must have 2 dimension"):
+        ula_step(np.zeros(2), gauss_score, 0.1, np.zeros(2))
+    with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
+        ula_step(x, lambda x: x[:, :1], 0.1, z)
+    with pytest.raises(TypeError, match="`score` must be callable"):
+        ula_step(x, 1.0, 0.1, z)
+    with pytest.raises(ValueError, match="`drift` must be > 0"):
+        decoupled_langevin_step(x, gauss_score, 0.0, 0.1, z)
+    with pytest.raises(ValueError, match="`noise_scale` must be >= 0"):
+        decoupled_langevin_step(x, gauss_score, 0.1, -0.1, z)
+    with pytest.raises(TypeError, match="`energy` must be callable"):
+        energy_and_score(None)
+    with pytest.raises(TypeError, match="`score` must be callable"):
+        energy_and_score(gauss_energy, score=np.zeros(2))
+    with pytest.raises(TypeError, match="give `energy` or `score`"):
+        ula_kernel(None, 0.1)
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        ula_kernel(gauss_energy, 0.0)
+    with pytest.raises(ValueError, match=r"`score` must return shape"):
+        ula_init(x, lambda x: np.zeros(3))
+
+
+def test_bad_input_mala():
+    x = np.zeros((3, 2))
+    s = mala_init(x, gauss_energy)
+    z, u = np.zeros((3, 2)), np.full(3, 0.5)
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        mala_step(s, gauss_energy, 0.0, z, u)
+    with pytest.raises(TypeError, match="`state` must be a LangevinState"):
+        mala_step(x, gauss_energy, 0.1, z, u)
+    with pytest.raises(ValueError, match="`noise` must have the shape"):
+        mala_step(s, gauss_energy, 0.1, np.zeros((3, 1)), u)
+    with pytest.raises(ValueError, match=r"`uniform` must lie in \[0, 1\)"):
+        mala_step(s, gauss_energy, 0.1, z, np.full(3, -0.5))
+    with pytest.raises(ValueError, match="`state.score` must have shape"):
+        mala_step(LangevinState(x, np.zeros(3), np.zeros((3, 1))), gauss_energy, 0.1, z, u)
+    with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
+        mala_step(s, gauss_energy, 0.1, z, u, score=lambda x: x[:, 0])
+    with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
+        mala_init(x, gauss_energy, lambda x: x.T)
+    with pytest.raises(ValueError, match="`energy` returned inf"):
+        mala_init(-np.ones((3, 1)), gamma_energy)
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        mala_init(np.full((3, 2), np.inf), gauss_energy)
+    with pytest.raises(TypeError, match="`energy` must be callable"):
+        mala_kernel(3.0, 0.1)
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        mala_kernel(gauss_energy, -0.1)
+
+
+def test_bad_input_annealed():
+    def score_fn(x, sigma):
+        return -x
+
+    x0 = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
+        annealed_langevin(score_fn, [0.1, 1.0], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
+        annealed_langevin(score_fn, [1.0, 1.0], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`sigmas` must be > 0"):
+        annealed_langevin(score_fn, [1.0, -0.5], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`sigmas` must be finite"):
+        annealed_langevin(score_fn, [np.nan, 0.5], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`sigmas` must have 1 dimension"):
+        annealed_langevin(score_fn, [[1.0]], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`sigmas` must not be empty"):
+        annealed_langevin(score_fn, [], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        annealed_langevin(score_fn, [1.0], 0.0, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`n_steps_each` must be >= 1"):
+        annealed_langevin(score_fn, [1.0], 0.1, 0, x0, rng=0)
+    with pytest.raises(TypeError, match="`n_steps_each` must be an integer"):
+        annealed_langevin(score_fn, [1.0], 0.1, 2.5, x0, rng=0)
+    with pytest.raises(ValueError, match="`x0` must be finite"):
+        annealed_langevin(score_fn, [1.0], 0.1, 5, np.full((3, 2), np.nan), rng=0)
+    with pytest.raises(TypeError, match="`rng` must be"):
+        annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng="seed")
+    with pytest.raises(TypeError, match="`denoise` must be a bool"):
+        annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng=0, denoise="yes")
+    with pytest.raises(TypeError, match="`score_fn` must be callable"):
+        annealed_langevin(None, [1.0], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match=r"`score_fn` must return shape \(3, 2\)"):
+        annealed_langevin(lambda x, s: x[:, 0], [1.0], 0.1, 5, x0, rng=0)
+    with pytest.raises(ValueError, match="`noise` must have shape"):
+        annealed_langevin_from_noise(score_fn, [1.0, 0.5], 0.1, x0, np.zeros((1, 4, 3, 2)))
+    with pytest.raises(ValueError, match="`noise` must have 4 dimension"):
+        annealed_langevin_from_noise(score_fn, [1.0], 0.1, x0, np.zeros((4, 3, 2)))
