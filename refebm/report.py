@@ -222,6 +222,67 @@ def _score():
     return _rel(auto, g.score(_POINTS))
 
 
+@_row("ULA on N(mu, Sigma): closed-form stationary law = discrete Lyapunov solve", "D11", 1e-10)
+def _ula_law():
+    from scipy.linalg import solve_discrete_lyapunov
+
+    from .samplers.conventions import ula_stationary_gaussian
+    cov = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    a, b = 0.1, np.sqrt(0.2)
+    m = np.eye(3) - a * np.linalg.inv(cov)
+    law = ula_stationary_gaussian(np.zeros(3), cov, a, b)
+    return _rel(law.cov, solve_discrete_lyapunov(m, b ** 2 * np.eye(3)))
+
+
+@_row("Langevin conventions: CS236 step = converted Song-Kingma and TFP steps", "D11", 1e-14)
+def _conventions():
+    from .samplers.conventions import convention_step, convert_step
+    g = _gaussian2()
+    z = np.random.default_rng(2).normal(size=_POINTS.shape)
+    ref = convention_step(_POINTS, g.score, 0.05, z, "cs236")
+    return max(_rel(convention_step(_POINTS, g.score, convert_step(0.05, "cs236", to), z, to), ref)
+               for to in ("song_kingma", "tfp"))
+
+
+@_row("MH on 7 states: normalized exp(-E) is stationary for the step's own rule", "D10", 1e-12)
+def _mh_stationary():
+    from .samplers.mh import log_acceptance_to_probability
+    energy = np.array([0.3, -1.0, 2.0, 0.0, 0.7, -0.4, 1.5])
+    n = energy.size
+    pi = np.exp(-energy - np.log(np.sum(np.exp(-energy))))
+    # Symmetric proposal: one of the two ring neighbours, each with probability 1/2.
+    i = np.repeat(np.arange(n), 2)
+    j = (i + np.tile([-1, 1], n)) % n
+    P = np.zeros((n, n))
+    P[i, j] = 0.5 * log_acceptance_to_probability(energy[i] - energy[j])
+    P[np.arange(n), np.arange(n)] = 1.0 - P.sum(axis=1)
+    return float(np.max(np.abs(pi @ P - pi)))
+
+
+@_row("Sliced SM over all 2^3 Rademacher vectors = exact score-matching loss", "D15", 1e-12)
+def _ssm():
+    import itertools
+
+    from .objectives import score_matching_loss, sliced_score_matching_loss
+
+    def energy(x):
+        return anp.sum(x ** 4, axis=-1) / 4 - anp.sin(x[:, 0] * x[:, 1]) + 0.3 * x[:, 2] ** 2
+
+    x = np.random.default_rng(3).normal(size=(5, 3))
+    vs = np.array(list(itertools.product([-1.0, 1.0], repeat=3)))
+    v = np.broadcast_to(vs[:, None, :], (8, 5, 3)).copy()
+    return _rel(sliced_score_matching_loss(energy, x, v), score_matching_loss(energy, x))
+
+
+@_row("MLPEnergy: one-pass Laplacian = autograd Hessian trace", "D15", 1e-10)
+def _mlp_laplacian():
+    from . import diff
+    from .energies import MLPEnergy, random_mlp_weights
+    model = MLPEnergy(random_mlp_weights([3, 16, 16, 1], 4, bias_scale=0.5), "tanh")
+    x = np.random.default_rng(5).normal(size=(6, 3))
+    return _rel(model.score_and_laplacian(x).laplacian, diff.hessian_trace(model.energy)(x))
+
+
 def _ids(chain_id):
     return ", ".join(re.findall(r"D\d+", chain_id))
 
