@@ -79,11 +79,11 @@ def product(log_p_x, log_p_y_given_x, d_x):
     ----
     D3 (CS236 lecture 11): a product of normalized objects is normalized,
 
-    .. math::
-
+    \[
         \int\!\!\int p(x)\, p(y \mid x)\, dy\, dx = \int p(x) \underbrace{\int p(y \mid x)\,
         dy}_{=1}\, dx = \int p(x)\, dx = 1,
         \qquad E(x, y) = -\log p(x) - \log p(y \mid x).
+    \]
 
     Chaining it gives the autoregressive factorization \(p(x) = \prod_i p(x_i \mid x_{<i})\).
 
@@ -144,10 +144,10 @@ def mixture(weights, log_probs):
     ----
     D4 (CS236 lecture 11): a convex combination of normalized objects is normalized,
 
-    .. math::
-
+    \[
         \int \sum_k w_k\, p_k(x)\, dx = \sum_k w_k = 1, \qquad
         E(x) = -\log \sum_k e^{\log w_k + \log p_k(x)}.
+    \]
 
     It is the marginal of a latent-variable model \(p(x) = \sum_k p(k)\, p(x \mid k)\).
 

@@ -392,12 +392,12 @@ def stein_kernel_matrix(x, score, c=1.0, beta=-0.5):
     With \(k(x, y) = (c^2 + \lVert r \rVert^2)^\beta\), \(r = x - y\), \(q = c^2 + \lVert r
     \rVert^2\):
 
-    .. math::
-
+    \[
         u_p(x, y) &= s(x)^\top s(y)\, k + s(x)^\top \nabla_y k + s(y)^\top \nabla_x k
-                     + \operatorname{tr} \nabla_x \nabla_y^\top k \\
-                  &= q^\beta s(x)^\top s(y) + 2\beta q^{\beta-1} r^\top (s(y) - s(x))
-                     - 2\beta d\, q^{\beta-1} - 4\beta(\beta-1) q^{\beta-2} \lVert r \rVert^2.
+        + \operatorname{tr} \nabla_x \nabla_y^\top k \\
+        &= q^\beta s(x)^\top s(y) + 2\beta q^{\beta-1} r^\top (s(y) - s(x))
+        - 2\beta d\, q^{\beta-1} - 4\beta(\beta-1) q^{\beta-2} \lVert r \rVert^2.
+    \]
 
     \(E_{x \sim p}[u_p(x, y)] = 0\) for every \(y\) (Stein's identity), so
     \(\mathrm{KSD}^2(q, p) = E_{x, y \sim q}[u_p(x, y)]\) is 0 iff \(q = p\) (for the IMQ

@@ -3,11 +3,11 @@ r"""Derivatives in \(x\) of \(\log p = -E - \log Z\): score, Hessian trace, Hutc
 With \(p(x) = e^{-E(x)} / Z\) (the lectures' \(f = -E\)), \(\log Z\) does not depend on \(x\),
 so every derivative in \(x\) of \(\log p\) is a derivative of \(-E\) alone (D12):
 
-.. math::
-
+\[
     s(x) = \nabla_x \log p(x) = -\nabla_x E(x), \qquad
     \operatorname{tr} \nabla_x^2 \log p(x) = -\Delta E(x)
     = -\sum_{i=1}^d \partial^2 E / \partial x_i^2.
+\]
 
 Signs: every function here returns derivatives of \(\log p\) (of \(f\)), never of \(E\). The
 Hessian trace that score matching needs (D15) is :func:`hessian_trace`; the Laplacian of the

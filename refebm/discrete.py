@@ -157,18 +157,18 @@ class Ising:
 
     Math
     ----
-    .. math::
-
+    \[
         E(s) = -\tfrac12 s^\top J s - h^\top s, \qquad
         p(s) = \frac{e^{-E(s)}}{Z}, \qquad Z = \sum_{s \in \{-1,+1\}^n} e^{-E(s)}
+    \]
 
     (D1, D5; the lectures' \(f = -E\)). The conditional of one spin given the others needs no
     \(Z\) (D6): with the local field \(\phi_i = (J s)_i + h_i\), which does not involve \(s_i\)
     because \(J_{ii} = 0\),
 
-    .. math::
-
+    \[
         P(s_i = +1 \mid s_{-i}) = \frac{1}{1 + e^{E(s_i=+1) - E(s_i=-1)}} = \sigma(2 \phi_i).
+    \]
 
     Examples
     --------
@@ -221,7 +221,10 @@ class Ising:
     def marginals(self):
         r"""Exact \(P(s_i = +1)\) for every spin, shape ``(n,)``, by enumeration.
 
-        .. math:: P(s_i = +1) = \sum_s p(s)\, \tfrac12 (1 + s_i)
+        \[
+            P(s_i = +1) = \sum_s p(s)\, \tfrac12 (1 + s_i)
+        \]
+
         """
         states = self.states()
         log_p = -self._energy(states) - self.log_partition()
@@ -269,20 +272,20 @@ class RBM:
 
     Math
     ----
-    .. math::
-
+    \[
         E(v, h) = -b^\top v - c^\top h - v^\top W h, \qquad
         v \in \{0,1\}^m,\; h \in \{0,1\}^k,\qquad p(v, h) = e^{-E(v, h)} / Z.
+    \]
 
     Summing one layer out analytically gives the free energies (the energies of the marginals),
 
-    .. math::
-
+    \[
         F(v) = -\log \sum_h e^{-E(v,h)}
-             = -b^\top v - \sum_{j=1}^k \operatorname{softplus}(c_j + (v W)_j),
+        = -b^\top v - \sum_{j=1}^k \operatorname{softplus}(c_j + (v W)_j),
 
         F'(h) = -\log \sum_v e^{-E(v,h)}
-              = -c^\top h - \sum_{i=1}^m \operatorname{softplus}(b_i + (W h)_i),
+        = -c^\top h - \sum_{i=1}^m \operatorname{softplus}(b_i + (W h)_i),
+    \]
 
     so \(Z = \sum_v e^{-F(v)} = \sum_h e^{-F'(h)} = \sum_{v,h} e^{-E(v,h)}\) (D1, D4: the hidden
     units make \(p(v)\) a mixture over \(2^k\) components). The conditionals factorize:

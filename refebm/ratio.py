@@ -3,10 +3,10 @@ r"""What an EBM can do without its partition function: ratios, anomaly scores, d
 With \(p(x) = e^{-E(x)} / Z\) (the lectures' \(f = -E\)), evaluating \(p(x)\) needs \(Z\), but
 comparing two points does not (D6, CS236 lecture 11):
 
-.. math::
-
+\[
     \frac{p(x)}{p(x')} = \frac{e^{-E(x)} / Z}{e^{-E(x')} / Z} = e^{E(x') - E(x)}
     = e^{f(x) - f(x')}.
+\]
 
 The lectures list the uses: anomaly detection (rank points by energy), denoising and image
 restoration (move a point uphill in \(\log p\), which only needs the score \(-\nabla_x E\), D12).
@@ -185,11 +185,11 @@ def denoise(energy_or_score, x, step_size, n_steps, *, y=None, sigma=None, keep_
     ----
     D6 (denoising, restoration) with D12 (the score needs no \(Z\)): maximize
 
-    .. math::
-
+    \[
         J(x) = \log p(x) - \frac{\|x - y\|^2}{2 \sigma^2} \quad (\text{MAP of } x \text{ given }
         y = x + \sigma z), \qquad
         x_{t+1} = x_t + \eta \Big( s(x_t) + \frac{y - x_t}{\sigma^2} \Big),
+    \]
 
     with \(s = \nabla_x \log p = -\nabla_x E\); without \(\sigma\) the second term is absent.
     The iteration is deterministic. For a Gaussian prior \(\mathcal N(\mu, \Sigma)\) the fixed

@@ -7,11 +7,11 @@ evaluates every line and compares each with the one before it.
 
 Discrepancy between consecutive lines \(v_{k-1}\) and \(v_k\) (arrays of one shape):
 
-.. math::
-
+\[
     \delta_k = \frac{\max_j |v_{k,j} - v_{k-1,j}|}
-                    {\max(\max_j |v_{k,j}|,\ \max_j |v_{k-1,j}|,\ s_0)},
+    {\max(\max_j |v_{k,j}|,\ \max_j |v_{k-1,j}|,\ s_0)},
     \qquad s_0 = 10^{-3} \ (\texttt{SCALE\_FLOOR}).
+\]
 
 It is a relative difference for lines of size at least \(s_0\), and an absolute one,
 \(|\Delta| / s_0\), for lines that are (close to) zero, whose relative difference would mean

@@ -71,18 +71,18 @@ def d16_denoising_score_matching(problem, sigma):
     D16 (Vincent 2011; Song & Kingma 2021, eq. 11) with \(\tilde x = x + \sigma z\),
     \(\nabla_{\tilde x} \log q(\tilde x \mid x) = -z/\sigma\):
 
-    .. math::
-
+    \[
         \mathbb E_{q(x, \tilde x)}\big[\tfrac12 \|\nabla_{\tilde x} \log q(\tilde x \mid x)
         - s_\theta(\tilde x)\|^2\big]
         &= \mathbb E_{q_\sigma}[\tfrac12 \|s_\theta\|^2]
-           + \tfrac1\sigma \mathbb E[z \cdot s_\theta(x + \sigma z)] + \frac{d}{2\sigma^2} \\
+        + \tfrac1\sigma \mathbb E[z \cdot s_\theta(x + \sigma z)] + \frac{d}{2\sigma^2} \\
         &= \mathbb E_{q_\sigma}[\tfrac12 \|s_\theta\|^2 + \operatorname{tr} \nabla s_\theta]
-           + \frac{d}{2\sigma^2} \\
+        + \frac{d}{2\sigma^2} \\
         &= D_F(q_\sigma \,\|\, p_\theta) - \tfrac12 \mathbb E_{q_\sigma}\|\nabla \log q_\sigma\|^2
-           + \frac{d}{2\sigma^2} \\
+        + \frac{d}{2\sigma^2} \\
         &= D_F(q_\sigma \,\|\, p_\theta) + C, \quad
-           C = \frac{d}{2\sigma^2} - \tfrac12 \operatorname{tr} (\Sigma + \sigma^2 I)^{-1},
+        C = \frac{d}{2\sigma^2} - \tfrac12 \operatorname{tr} (\Sigma + \sigma^2 I)^{-1},
+    \]
 
     the second step by Gaussian integration by parts (Stein's lemma) in \(z\), the third by
     D15 applied to \(q_\sigma\). Line 1 and the cross term of line 2 are Gauss-Hermite rules

@@ -130,13 +130,13 @@ def d8_log_partition_gradient(model):
     ----
     D8 (CS236 lecture 11; Song & Kingma 2021, eq. 3):
 
-    .. math::
-
+    \[
         \nabla_\theta \log Z = \frac{\nabla_\theta Z}{Z}
         = \frac1Z \int \nabla_\theta e^{f_\theta(x)} dx
         = \frac1Z \int e^{f_\theta(x)} \nabla_\theta f_\theta(x)\, dx
         = \int \frac{e^{f_\theta(x)}}{Z} \nabla_\theta f_\theta(x)\, dx
         = \mathbb E_{x \sim p_\theta}[\nabla_\theta f_\theta(x)].
+    \]
 
     The lectures' last step, \(\approx \nabla_\theta f_\theta(x_\text{sample})\) with one
     sample from \(p_\theta\), is a Monte Carlo estimate, not an equality; it is left out of the
@@ -283,12 +283,12 @@ def d9_likelihood_is_kl(problem):
     ----
     D9 (Song & Kingma 2021, sec. 2):
 
-    .. math::
-
+    \[
         -\mathbb E_{p_\text{data}}[\log p_\theta(x)]
         = \int p_\text{data} \log \frac{p_\text{data}}{p_\theta}\, dx
-          - \int p_\text{data} \log p_\text{data}\, dx
+        - \int p_\text{data} \log p_\text{data}\, dx
         = D_\text{KL}(p_\text{data} \,\|\, p_\theta) + H(p_\text{data}).
+    \]
 
     Line 1 is a Gauss-Hermite expectation under the data; line 2 two integrals on the box;
     line 3 uses the closed-form entropy \(\tfrac12 \log\det(2\pi e \Sigma)\).

@@ -5,18 +5,19 @@ c}\) with a learnable scalar \(c\) in place of \(\log Z\); data \(p_\text{data}\
 \(p_n\) are Gaussian (closed form); \(\nu = p(y{=}1)/p(y{=}0)\), \(y = 1\) for data. The
 classifier's posterior is
 
-.. math::
-
+\[
     D_{\theta, c}(x) = p_{n,\theta}(y{=}1 \mid x) = \frac{\nu\, p_{\theta, c}(x)}{\nu\,
     p_{\theta, c}(x) + p_n(x)} = \sigma\big(\log\nu + \log p_{\theta, c}(x) - \log p_n(x)\big),
+\]
 
 and the population objective is
 
-.. math::
-
+\[
     J(\theta, c) = \mathbb E_{p_{n,\text{data}}(x, y)}[\log p_{n,\theta}(y \mid x)]
     = \frac{\nu}{1+\nu} \mathbb E_{p_\text{data}}[\log D] + \frac{1}{1+\nu} \mathbb E_{p_n}
     [\log(1 - D)].
+\]
+
 """
 
 from __future__ import annotations
@@ -108,12 +109,12 @@ def d19_nce_posterior(problem, x):
     ----
     D19 (Song & Kingma 2021, sec. 5), \(p(y{=}0) = 1/(1+\nu)\), \(p(y{=}1) = \nu/(1+\nu)\):
 
-    .. math::
-
+    \[
         p_{n,\text{data}}(y{=}0 \mid x) = \frac{p_n(x)\, p(y{=}0)}{p(y{=}0) p_n(x) + p(y{=}1)
         p_\text{data}(x)} = \frac{p_n(x)}{p_n(x) + \nu\, p_\text{data}(x)}
         = \frac{p_n(x)}{p_n(x) + \nu\, p_{\theta^*}(x)}
         = 1 - \sigma(\log\nu + \log p_{\theta^*}(x) - \log p_n(x)).
+    \]
 
     The third equality is the optimum's \(p_{\theta^*} = p_\text{data}\), with
     \(\log Z(\theta^*)\) by quadrature: it fails when \(\theta^*\) is not the optimum.
@@ -226,10 +227,10 @@ def d19_nce_optimum(problem):
     = p_{n,\text{data}}(y{=}1 \mid x)\), and the integrand of the posterior form is zero at
     every \(x\):
 
-    .. math::
-
+    \[
         \frac{\nu}{1+\nu} p_\text{data} \frac{p_n}{\nu p_\text{data} + p_n}
         - \frac{1}{1+\nu} p_n \frac{\nu p_\text{data}}{\nu p_\text{data} + p_n} = 0.
+    \]
 
     Examples
     --------

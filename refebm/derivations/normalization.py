@@ -47,10 +47,10 @@ def d3_product_normalized(model):
     ----
     D3 (CS236 lecture 11, autoregressive models):
 
-    .. math::
-
+    \[
         \int\!\!\int p(x) p(y \mid x)\, dy\, dx = \int p(x) \Big[\int p(y \mid x)\, dy\Big] dx
         = \int p(x)\, dx = 1.
+    \]
 
     Line 1 integrates the joint (the energy of :func:`refebm.compose.product`) on the 2-D
     rule; line 2 computes the inner integral for every outer node on a finer 1-D rule; line 3
@@ -166,10 +166,10 @@ def d6_ratio_without_z(model, x, x_prime):
     ----
     D6 (CS236 lecture 11):
 
-    .. math::
-
+    \[
         \frac{p_\theta(x)}{p_\theta(x')} = \frac{\exp(f_\theta(x)) / Z(\theta)}
         {\exp(f_\theta(x')) / Z(\theta)} = \exp(f_\theta(x) - f_\theta(x')).
+    \]
 
     The first two lines use \(\log Z\) by quadrature; the last is
     :func:`refebm.ratio.log_ratio`, which never sees \(Z\).

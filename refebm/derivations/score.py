@@ -56,10 +56,10 @@ def d12_score_drops_z(model, x):
     ----
     D12 (CS236 lecture 12; Song & Kingma 2021, sec. 3):
 
-    .. math::
-
+    \[
         \nabla_x \log p_\theta(x) = \nabla_x f_\theta(x) - \nabla_x \log Z(\theta)
         = \nabla_x f_\theta(x), \qquad \nabla_x \log Z(\theta) = 0.
+    \]
 
     Line 1 is \(\nabla_x p_\theta / p_\theta\) with the normalized density (\(\log Z\) by
     quadrature); line 2 differentiates \(f_\theta(x) - \log Z(\theta)\); line 3 is
@@ -126,17 +126,17 @@ def d14_univariate_score_matching(problem):
     D14 (CS236 lecture 12), with \(s_\theta = \nabla_x f_\theta\) and \(p = p_\text{data}\) on
     the box \([a, b]\):
 
-    .. math::
-
+    \[
         \tfrac12 \mathbb E_p[(s_\text{data} - s_\theta)^2]
         &= \tfrac12 \int p\, (s_\text{data} - s_\theta)^2 dx \\
         &= \tfrac12 \int p\, s_\text{data}^2 + \tfrac12 \int p\, s_\theta^2
-           - \int p\, s_\text{data} s_\theta \\
+        - \int p\, s_\text{data} s_\theta \\
         &= \tfrac12 \int p\, s_\text{data}^2 + \tfrac12 \int p\, s_\theta^2 - \int p'\, s_\theta \\
         &= \tfrac12 \int p\, s_\text{data}^2 + \tfrac12 \int p\, s_\theta^2
-           - \big[p\, s_\theta\big]_a^b + \int p\, s_\theta' \\
+        - \big[p\, s_\theta\big]_a^b + \int p\, s_\theta' \\
         &= \tfrac12 \int p\, s_\text{data}^2 + \tfrac12 \int p\, s_\theta^2 + \int p\, s_\theta' \\
         &= \mathbb E_p[\tfrac12 s_\theta^2 + s_\theta'] + \text{const}.
+    \]
 
     Line 1 and the last are Gauss-Hermite expectations under the data, the others integrals on
     the box; \(p'\) is autograd's derivative of the density (not \(p\, s_\text{data}\)); the
@@ -294,17 +294,17 @@ def d15_multivariate_score_matching(problem):
     ----
     D15 (CS236 lecture 12; Song & Kingma 2021, eq. 9 written correctly):
 
-    .. math::
-
+    \[
         \tfrac12 \mathbb E\|s_\text{data} - s_\theta\|^2
         &= \tfrac12 \mathbb E\|s_\text{data}\|^2 - \mathbb E[s_\text{data} \cdot s_\theta]
-           + \tfrac12 \mathbb E\|s_\theta\|^2 \\
+        + \tfrac12 \mathbb E\|s_\theta\|^2 \\
         &= \tfrac12 \mathbb E\|s_\text{data}\|^2 + \mathbb E[\operatorname{tr} \nabla_x s_\theta]
-           + \tfrac12 \mathbb E\|s_\theta\|^2 \\
+        + \tfrac12 \mathbb E\|s_\theta\|^2 \\
         &= \mathbb E[\tfrac12 \|s_\theta\|^2 + \operatorname{tr} \nabla_x s_\theta]
-           + \tfrac12 \operatorname{tr} \Sigma^{-1} \\
+        + \tfrac12 \operatorname{tr} \Sigma^{-1} \\
         &= \mathbb E\Big[\tfrac12 \|\nabla_x E_\theta\|^2 - \sum_i \frac{\partial^2
-           E_\theta}{\partial x_i^2}\Big] + \tfrac12 \operatorname{tr} \Sigma^{-1},
+        E_\theta}{\partial x_i^2}\Big] + \tfrac12 \operatorname{tr} \Sigma^{-1},
+    \]
 
     the second step integrating by parts in each coordinate (boundary terms vanish as in D14).
     Line 1 is on the box; the others are Gauss-Hermite expectations under the data. Seed 001's

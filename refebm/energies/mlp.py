@@ -183,11 +183,11 @@ def _forward(layers, activation, x, xp, *, extra=None, order=0):
     (the noise level of :class:`NoiseConditionalMLP`). Forward mode: with \(a = h W + b\),
     \(h' = \phi(a)\),
 
-    .. math::
-
+    \[
         J_a = J_h W, \quad L_a = L_h W, \qquad
         J_{h'} = \phi'(a) \odot J_a, \quad
         L_{h'} = \phi'(a) \odot L_a + \phi''(a) \odot \textstyle\sum_k (J_a)_{k}^2,
+    \]
 
     where \(J = \partial a / \partial x\) is stored as ``(n, d, width)`` and \(L = \sum_k
     \partial^2 a / \partial x_k^2\) as ``(n, width)``.

@@ -1,20 +1,20 @@
 r"""Closed-form distributions written as energy-based models (D1, D12).
 
-Every family here is an EBM :math:`p(x) = e^{-E(x)}/Z` with its energy, log-partition, log
+Every family here is an EBM \(p(x) = e^{-E(x)}/Z\) with its energy, log-partition, log
 density, sampler and (for continuous ones) score in closed form; the lectures'
-:math:`f = -E`.
+\(f = -E\).
 
-For an exponential family :math:`p_\theta(x) = h(x)\exp(\theta\cdot T(x) - A(\theta))` the
+For an exponential family \(p_\theta(x) = h(x)\exp(\theta\cdot T(x) - A(\theta))\) the
 mapping is
 
-.. math::
-
+\[
     E(x) = -\big(\theta\cdot T(x) + \log h(x)\big), \qquad \log Z = A(\theta), \qquad
     \log p(x) = -E(x) - A(\theta),
+\]
 
-with :math:`E = +\infty` (log density :math:`-\infty`) off the support. A constant that other
-texts keep in the energy (for the Gaussian, :math:`\frac12\mu^\top\Sigma^{-1}\mu`) therefore sits
-in :math:`A`. :class:`GaussianMixture` is normalized, so its energy is :math:`-\log p` and its
+with \(E = +\infty\) (log density \(-\infty\)) off the support. A constant that other
+texts keep in the energy (for the Gaussian, \(\frac12\mu^\top\Sigma^{-1}\mu\)) therefore sits
+in \(A\). :class:`GaussianMixture` is normalized, so its energy is \(-\log p\) and its
 log-partition is 0.
 
 Shapes: points are ``x`` of shape ``(n, d)``; the one-dimensional families (``Exponential``,
@@ -25,15 +25,15 @@ densities are ``(n,)``; a score has the shape of ``x``.
 =================  ======================================  =========================
 class              what                                    backends
 =================  ======================================  =========================
-ExponentialFamily  any :math:`(\theta, T, \log h, A)`      NumPy
-Gaussian           :math:`N(\mu, \Sigma)`, any :math:`d`   any array-API namespace
-Exponential        rate :math:`\lambda`                    any array-API namespace
-Gamma              shape :math:`k`, rate :math:`\beta`     any (log-gamma on the host off NumPy)
-Beta               :math:`a, b`                            any (log-gamma on the host off NumPy)
-Poisson            rate :math:`\lambda`                    NumPy
-Bernoulli          :math:`p \in (0, 1)`                    NumPy
-Dirichlet          :math:`\alpha`                          NumPy
-Wishart            :math:`\nu`, scale :math:`V`            NumPy
+ExponentialFamily  any \((\theta, T, \log h, A)\)      NumPy
+Gaussian           \(N(\mu, \Sigma)\), any \(d\)   any array-API namespace
+Exponential        rate \(\lambda\)                    any array-API namespace
+Gamma              shape \(k\), rate \(\beta\)     any (log-gamma on the host off NumPy)
+Beta               \(a, b\)                            any (log-gamma on the host off NumPy)
+Poisson            rate \(\lambda\)                    NumPy
+Bernoulli          \(p \in (0, 1)\)                    NumPy
+Dirichlet          \(\alpha\)                          NumPy
+Wishart            \(\nu\), scale \(V\)            NumPy
 GaussianMixture    weights, means, covariances             any array-API namespace
 =================  ======================================  =========================
 

@@ -1,26 +1,26 @@
 r"""The exponential family written as an energy-based model (D1).
 
-An exponential family has densities (or mass functions) on a support :math:`\mathcal{X}`
+An exponential family has densities (or mass functions) on a support \(\mathcal{X}\)
 
-.. math::
-
+\[
     p_\theta(x) = h(x) \exp\big(\theta \cdot T(x) - A(\theta)\big),
     \qquad A(\theta) = \log \int_{\mathcal{X}} h(x) \exp(\theta \cdot T(x))\, dx,
+\]
 
-with natural parameters :math:`\theta`, sufficient statistics :math:`T`, base measure :math:`h`
-and log-partition :math:`A`. As an EBM :math:`p(x) = \exp(-E(x)) / Z` this is
+with natural parameters \(\theta\), sufficient statistics \(T\), base measure \(h\)
+and log-partition \(A\). As an EBM \(p(x) = \exp(-E(x)) / Z\) this is
 
-.. math::
-
+\[
     E(x) = -\big(\theta \cdot T(x) + \log h(x)\big) \ (x \in \mathcal{X}), \qquad
     E(x) = +\infty \ (x \notin \mathcal{X}), \qquad \log Z = A(\theta),
+\]
 
-so ``log_prob(x) == -energy(x) - log_partition()`` and :math:`\int e^{-E} = e^{A}`. The
-lectures' :math:`f = -E = \theta \cdot T + \log h`. Differentiating :math:`A` gives the mean of the
-sufficient statistics, :math:`\nabla_\theta A = \mathbb{E}_{p_\theta}[T(x)]` (D8 applied to
-:math:`f`), and :math:`\nabla_\theta E(x) = -T(x)`.
+so ``log_prob(x) == -energy(x) - log_partition()`` and \(\int e^{-E} = e^{A}\). The
+lectures' \(f = -E = \theta \cdot T + \log h\). Differentiating \(A\) gives the mean of the
+sufficient statistics, \(\nabla_\theta A = \mathbb{E}_{p_\theta}[T(x)]\) (D8 applied to
+\(f\)), and \(\nabla_\theta E(x) = -T(x)\).
 
-:class:`ExponentialFamily` holds this structure for any :math:`(\theta, T, \log h, A)` given as
+:class:`ExponentialFamily` holds this structure for any \((\theta, T, \log h, A)\) given as
 callables; its derivatives come from autograd. The named families (``Gaussian``, ``Gamma``, ...)
 are subclasses that replace each generic piece by its closed form.
 """
@@ -89,12 +89,12 @@ def _digamma(a, xp):
 # ---------------------------------------------------------------------------------------------
 
 class ExponentialFamily:
-    r"""An exponential family :math:`h(x)\exp(\theta\cdot T(x) - A(\theta))` as an EBM.
+    r"""An exponential family \(h(x)\exp(\theta\cdot T(x) - A(\theta))\) as an EBM.
 
     Parameters
     ----------
     natural_params : array of shape (m,)
-        The natural parameters :math:`\theta`.
+        The natural parameters \(\theta\).
     sufficient_stats : callable
         ``T(x) -> (n, m)`` for points ``x`` of shape ``(n, *event_shape)`` in the support.
     log_base_measure : callable
@@ -104,7 +104,7 @@ class ExponentialFamily:
     event_shape : int or tuple of int
         The shape of one point (``d`` or ``(d,)`` for vectors, ``(p, p)`` for matrices).
     support : callable, optional
-        ``support(x) -> (n,)`` booleans, true where ``x`` lies in :math:`\mathcal{X}`. Default: the
+        ``support(x) -> (n,)`` booleans, true where ``x`` lies in \(\mathcal{X}\). Default: the
         whole space.
     discrete : bool
         True for a mass function (then there is no :meth:`score`).
@@ -113,25 +113,25 @@ class ExponentialFamily:
 
     Notes
     -----
-    The energy is :math:`E(x) = -(\theta\cdot T(x) + \log h(x))` on the support and ``+inf`` off
-    it, and ``log_partition()`` is :math:`A(\theta)`, so
-    ``log_prob(x) = -energy(x) - log_partition()`` and :math:`\int e^{-E(x)}dx = e^{A(\theta)}`.
-    The lectures' :math:`f = -E`.
+    The energy is \(E(x) = -(\theta\cdot T(x) + \log h(x))\) on the support and ``+inf`` off
+    it, and ``log_partition()`` is \(A(\theta)\), so
+    ``log_prob(x) = -energy(x) - log_partition()`` and \(\int e^{-E(x)}dx = e^{A(\theta)}\).
+    The lectures' \(f = -E\).
 
     Here every derivative is autograd's: :meth:`mean_sufficient_stats` is
-    :math:`\nabla_\theta A` and :meth:`score` is :math:`-\nabla_x E`, so this generic class is
+    \(\nabla_\theta A\) and :meth:`score` is \(-\nabla_x E\), so this generic class is
     NumPy-only. The named subclasses compute each of them in closed form instead.
 
     Math
     ----
-    D1: :math:`Z(\theta) = \int h(x) e^{\theta\cdot T(x)} dx = e^{A(\theta)}`;
-    D12: :math:`\nabla_x \log p(x) = \theta \cdot \nabla_x T(x) + \nabla_x \log h(x)`,
-    independent of :math:`A`; D8: :math:`\nabla_\theta A(\theta) = \mathbb{E}_{p_\theta}[T(x)]`.
+    D1: \(Z(\theta) = \int h(x) e^{\theta\cdot T(x)} dx = e^{A(\theta)}\);
+    D12: \(\nabla_x \log p(x) = \theta \cdot \nabla_x T(x) + \nabla_x \log h(x)\),
+    independent of \(A\); D8: \(\nabla_\theta A(\theta) = \mathbb{E}_{p_\theta}[T(x)]\).
 
     Examples
     --------
-    The Rayleigh distribution with scale :math:`\sigma`: :math:`T(x) = x^2`, :math:`h(x) = x`,
-    :math:`\theta = -1/(2\sigma^2)`, :math:`A(\theta) = -\log(-2\theta) = \log\sigma^2`.
+    The Rayleigh distribution with scale \(\sigma\): \(T(x) = x^2\), \(h(x) = x\),
+    \(\theta = -1/(2\sigma^2)\), \(A(\theta) = -\log(-2\theta) = \log\sigma^2\).
 
     >>> import autograd.numpy as anp
     >>> from refebm.families import ExponentialFamily
@@ -184,7 +184,7 @@ class ExponentialFamily:
 
     @property
     def natural_params(self):
-        r"""The natural parameters :math:`\theta`, shape ``(m,)``."""
+        r"""The natural parameters \(\theta\), shape ``(m,)``."""
         return self._theta
 
     def _stats(self, x):
@@ -292,37 +292,37 @@ class ExponentialFamily:
     # --- the public API ---------------------------------------------------------------------
 
     def in_support(self, x):
-        r"""Booleans ``(n,)``: whether each point lies in the support :math:`\mathcal{X}`."""
+        r"""Booleans ``(n,)``: whether each point lies in the support \(\mathcal{X}\)."""
         x, _ = self._points(x)
         return self._support(x)
 
     def sufficient_stats(self, x):
-        r"""The sufficient statistics :math:`T(x)`, shape ``(n, m)``, for ``x`` in the support."""
+        r"""The sufficient statistics \(T(x)\), shape ``(n, m)``, for ``x`` in the support."""
         x, _ = self._points(x)
         self._require_support(x, "sufficient_stats")
         return self._stats(x)
 
     def log_base_measure(self, x):
-        r""":math:`\log h(x)`, shape ``(n,)``; ``x`` must lie in the support."""
+        r"""\(\log h(x)\), shape ``(n,)``; ``x`` must lie in the support."""
         x, _ = self._points(x)
         self._require_support(x, "log_base_measure")
         return self._log_h(x)
 
     def energy(self, x):
-        r"""The energy :math:`E(x) = -(\theta\cdot T(x) + \log h(x))`, ``+inf`` off the support.
+        r"""The energy \(E(x) = -(\theta\cdot T(x) + \log h(x))\), ``+inf`` off the support.
 
         ``x`` has shape ``(n, *event_shape)`` (``(n,)`` also for univariate families); returns
-        ``(n,)``. The lectures' :math:`f = -E`.
+        ``(n,)``. The lectures' \(f = -E\).
         """
         x, _ = self._points(x)
         return self._on_support(x, self._energy)
 
     def log_partition(self):
-        r"""The log-partition :math:`\log Z = A(\theta)`, so that ``log_prob = -energy - A``."""
+        r"""The log-partition \(\log Z = A(\theta)\), so that ``log_prob = -energy - A``."""
         return self._A(self.natural_params)
 
     def log_partition_natural(self, theta):
-        r""":math:`A(\theta)` at any natural parameter ``theta`` of shape ``(m,)``.
+        r"""\(A(\theta)\) at any natural parameter ``theta`` of shape ``(m,)``.
 
         This is the log-partition as a function of the natural parameters, for
         differentiating (``autograd.grad(fam.log_partition_natural)``).
@@ -336,33 +336,33 @@ class ExponentialFamily:
         return self._A(theta)
 
     def mean_sufficient_stats(self):
-        r""":math:`\mathbb{E}_{p_\theta}[T(x)] = \nabla_\theta A(\theta)`, shape ``(m,)``."""
+        r"""\(\mathbb{E}_{p_\theta}[T(x)] = \nabla_\theta A(\theta)\), shape ``(m,)``."""
         _require_numpy(self._xp, f"mean_sufficient_stats of {self._label()} by autograd")
         return grad(self._A)(self.natural_params)
 
     def grad_log_partition(self):
-        r""":math:`\nabla_\theta A(\theta)`, the same as :meth:`mean_sufficient_stats`."""
+        r"""\(\nabla_\theta A(\theta)\), the same as :meth:`mean_sufficient_stats`."""
         return self.mean_sufficient_stats()
 
     def grad_energy_params(self, x):
-        r""":math:`\nabla_\theta E(x) = -T(x)`, shape ``(n, m)``; ``x`` must lie in the support."""
+        r"""\(\nabla_\theta E(x) = -T(x)\), shape ``(n, m)``; ``x`` must lie in the support."""
         x, _ = self._points(x)
         self._require_support(x, "grad_energy_params")
         return -self._stats(x)
 
     def grad_log_prob_params(self, x):
-        r""":math:`\nabla_\theta \log p_\theta(x) = T(x) - \mathbb{E}_{p_\theta}[T]`, ``(n, m)``."""
+        r"""\(\nabla_\theta \log p_\theta(x) = T(x) - \mathbb{E}_{p_\theta}[T]\), ``(n, m)``."""
         x, _ = self._points(x)
         self._require_support(x, "grad_log_prob_params")
         return self._stats(x) - self.mean_sufficient_stats()
 
     def log_prob(self, x):
-        r""":math:`\log p(x) = -E(x) - A(\theta)`, shape ``(n,)``; ``-inf`` off the support."""
+        r"""\(\log p(x) = -E(x) - A(\theta)\), shape ``(n,)``; ``-inf`` off the support."""
         x, _ = self._points(x)
         return -self._on_support(x, self._energy) - self.log_partition()
 
     def score(self, x):
-        r"""The score :math:`\nabla_x \log p(x) = -\nabla_x E(x)` (D12), the shape of ``x``.
+        r"""The score \(\nabla_x \log p(x) = -\nabla_x E(x)\) (D12), the shape of ``x``.
 
         Defined for continuous families at points inside the (open) support; ``log Z`` does
         not enter.

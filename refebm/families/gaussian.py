@@ -1,20 +1,20 @@
 r"""The multivariate Gaussian with full covariance, as an exponential family and an EBM (D1, D12).
 
-With mean :math:`\mu`, covariance :math:`\Sigma` and precision :math:`P = \Sigma^{-1}`,
+With mean \(\mu\), covariance \(\Sigma\) and precision \(P = \Sigma^{-1}\),
 
-.. math::
-
+\[
     \theta = (P\mu,\ -\tfrac12 \operatorname{vec} P), \qquad
     T(x) = (x,\ \operatorname{vec}(x x^\top)), \qquad h = 1,
 
     E(x) = -\theta\cdot T(x) = \tfrac12 x^\top P x - \mu^\top P x
-         = \tfrac12 (x-\mu)^\top P (x-\mu) - \tfrac12 \mu^\top P \mu,
+    = \tfrac12 (x-\mu)^\top P (x-\mu) - \tfrac12 \mu^\top P \mu,
 
     A(\theta) = \tfrac12 \mu^\top P \mu + \tfrac12 \log\det\Sigma + \tfrac d2 \log 2\pi .
+\]
 
-So this energy is the familiar quadratic :math:`\tfrac12 (x-\mu)^\top P (x-\mu)` minus the
-constant :math:`\tfrac12 \mu^\top P \mu`, and that constant sits in :math:`\log Z = A`; the
-log density is the same either way. (The lectures' :math:`f = -E`.)
+So this energy is the familiar quadratic \(\tfrac12 (x-\mu)^\top P (x-\mu)\) minus the
+constant \(\tfrac12 \mu^\top P \mu\), and that constant sits in \(\log Z = A\); the
+log density is the same either way. (The lectures' \(f = -E\).)
 """
 
 from __future__ import annotations
@@ -32,24 +32,24 @@ __all__ = ["Gaussian"]
 
 
 def _sym(m):
-    """The symmetric part :math:`(M + M^\\top)/2` of a square matrix."""
+    r"""The symmetric part \((M + M^\top)/2\) of a square matrix."""
     return 0.5 * (m + m.T)
 
 
 def _mahalanobis(r, cov, xp):
-    r""":math:`r_i^\top \Sigma^{-1} r_i` for the rows of ``r`` (n, d)."""
+    r"""\(r_i^\top \Sigma^{-1} r_i\) for the rows of ``r`` (n, d)."""
     return xp.sum(r * xp.linalg.solve(cov, r.T).T, axis=1)
 
 
 def _gaussian_log_density(x, mean, cov, xp):
-    r""":math:`\log N(x; \mu, \Sigma)` for the rows of ``x``, centred so that it never cancels."""
+    r"""\(\log N(x; \mu, \Sigma)\) for the rows of ``x``, centred so that it never cancels."""
     d = int(getval(mean).shape[0])
     _, logdet = xp.linalg.slogdet(cov)
     return -0.5 * _mahalanobis(x - mean, cov, xp) - 0.5 * logdet - 0.5 * d * LOG_2PI
 
 
 def _gaussian_score(x, mean, cov, xp):
-    r""":math:`-\Sigma^{-1}(x - \mu)` for the rows of ``x``."""
+    r"""\(-\Sigma^{-1}(x - \mu)\) for the rows of ``x``."""
     return -xp.linalg.solve(cov, (x - mean).T).T
 
 
@@ -59,7 +59,7 @@ def _outer(a, b, xp):
 
 
 class Gaussian(ExponentialFamily):
-    r"""The Gaussian :math:`N(\mu, \Sigma)` on :math:`\mathbb{R}^d`, any :math:`d \ge 1`.
+    r"""The Gaussian \(N(\mu, \Sigma)\) on \(\mathbb{R}^d\), any \(d \ge 1\).
 
     Parameters
     ----------
@@ -71,28 +71,28 @@ class Gaussian(ExponentialFamily):
     Notes
     -----
     Points are ``x`` of shape ``(n, d)``. The energy is the exponential-family one,
-    :math:`E(x) = \tfrac12 x^\top P x - \mu^\top P x`, and ``log_partition()`` is
-    :math:`A = \tfrac12 \mu^\top P\mu + \tfrac12\log\det\Sigma + \tfrac d2\log 2\pi`; this
-    :math:`E` differs from :math:`\tfrac12 (x-\mu)^\top P (x-\mu)` by the constant
-    :math:`\tfrac12\mu^\top P\mu`, which is in :math:`A`. ``log_prob`` is computed in the
-    centred form :math:`-\tfrac12 (x-\mu)^\top P (x-\mu) - \tfrac12\log\det\Sigma - \tfrac d2
-    \log 2\pi`, which equals ``-energy - log_partition`` up to rounding and does not lose
-    digits when :math:`\mu^\top P \mu` is large.
+    \(E(x) = \tfrac12 x^\top P x - \mu^\top P x\), and ``log_partition()`` is
+    \(A = \tfrac12 \mu^\top P\mu + \tfrac12\log\det\Sigma + \tfrac d2\log 2\pi\); this
+    \(E\) differs from \(\tfrac12 (x-\mu)^\top P (x-\mu)\) by the constant
+    \(\tfrac12\mu^\top P\mu\), which is in \(A\). ``log_prob`` is computed in the
+    centred form \(-\tfrac12 (x-\mu)^\top P (x-\mu) - \tfrac12\log\det\Sigma - \tfrac d2
+    \log 2\pi\), which equals ``-energy - log_partition`` up to rounding and does not lose
+    digits when \(\mu^\top P \mu\) is large.
 
-    Natural parameters :math:`\theta = (P\mu, -\tfrac12\operatorname{vec}P)` (length
-    :math:`d + d^2`, row-major ``vec``), :math:`T(x) = (x, \operatorname{vec} xx^\top)`;
-    :math:`A(\theta)` uses the symmetric part of the matrix block, so
-    :math:`\nabla_\theta A = \mathbb{E}[T] = (\mu, \operatorname{vec}(\Sigma + \mu\mu^\top))`.
+    Natural parameters \(\theta = (P\mu, -\tfrac12\operatorname{vec}P)\) (length
+    \(d + d^2\), row-major ``vec``), \(T(x) = (x, \operatorname{vec} xx^\top)\);
+    \(A(\theta)\) uses the symmetric part of the matrix block, so
+    \(\nabla_\theta A = \mathbb{E}[T] = (\mu, \operatorname{vec}(\Sigma + \mu\mu^\top))\).
 
     Gradients with respect to ``mean`` and ``cov`` (in addition to the natural ones):
 
-    - :meth:`grad_energy_mean` :math:`= -Px`, :meth:`grad_log_partition_mean` :math:`= P\mu`;
-    - :meth:`grad_energy_cov` :math:`= -\tfrac12 uu^\top + \tfrac12(vu^\top + uv^\top)` with
-      :math:`u = Px`, :math:`v = P\mu`; :meth:`grad_log_partition_cov`
-      :math:`= \tfrac12 P - \tfrac12 vv^\top`.
+    - :meth:`grad_energy_mean` \(= -Px\), :meth:`grad_log_partition_mean` \(= P\mu\);
+    - :meth:`grad_energy_cov` \(= -\tfrac12 uu^\top + \tfrac12(vu^\top + uv^\top)\) with
+      \(u = Px\), \(v = P\mu\); :meth:`grad_log_partition_cov`
+      \(= \tfrac12 P - \tfrac12 vv^\top\).
 
-    A ``cov`` gradient :math:`G` is the symmetric matrix with :math:`dE = \sum_{ij} G_{ij}
-    d\Sigma_{ij}` for every symmetric perturbation :math:`d\Sigma`.
+    A ``cov`` gradient \(G\) is the symmetric matrix with \(dE = \sum_{ij} G_{ij}
+    d\Sigma_{ij}\) for every symmetric perturbation \(d\Sigma\).
 
     Energy, log density, score, log-partition, natural parameters, mean statistics and
     :meth:`from_noise` work in any array-API namespace (the one of ``mean`` and ``cov``);
@@ -100,9 +100,9 @@ class Gaussian(ExponentialFamily):
 
     Math
     ----
-    D1: :math:`\int e^{-\frac{1}{2}(x-\mu)^\top P (x-\mu)}dx = (2\pi)^{d/2}\det\Sigma^{1/2}`
-    (the lectures' :math:`\sqrt{2\pi\sigma^2}` for :math:`d = 1`); D12: the score is
-    :math:`\nabla_x\log p(x) = -P(x-\mu)`.
+    D1: \(\int e^{-\frac{1}{2}(x-\mu)^\top P (x-\mu)}dx = (2\pi)^{d/2}\det\Sigma^{1/2}\)
+    (the lectures' \(\sqrt{2\pi\sigma^2}\) for \(d = 1\)); D12: the score is
+    \(\nabla_x\log p(x) = -P(x-\mu)\).
 
     Examples
     --------
@@ -128,7 +128,7 @@ class Gaussian(ExponentialFamily):
     @classmethod
     def from_natural(cls, theta):
         r"""The Gaussian with natural parameters
-        ``theta`` = :math:`(P\mu, -\frac12\operatorname{vec}P)`."""
+        ``theta`` = \((P\mu, -\frac12\operatorname{vec}P)\)."""
         xp = array_namespace(theta)
         theta = v.real_array("theta", theta, xp=xp, ndim=1)
         m = int(getval(theta).shape[0])
@@ -142,7 +142,7 @@ class Gaussian(ExponentialFamily):
 
     @property
     def precision(self):
-        r"""The precision matrix :math:`P = \Sigma^{-1}` (symmetrized)."""
+        r"""The precision matrix \(P = \Sigma^{-1}\) (symmetrized)."""
         return _sym(self._xp.linalg.inv(self._cov))
 
     @property
@@ -208,18 +208,18 @@ class Gaussian(ExponentialFamily):
     # --- gradients in the (mean, cov) parametrization -----------------------------------------
 
     def grad_energy_mean(self, x):
-        r""":math:`\partial E(x)/\partial\mu = -Px`, shape ``(n, d)``."""
+        r"""\(\partial E(x)/\partial\mu = -Px\), shape ``(n, d)``."""
         x, _ = self._points(x)
         return -self._xp.linalg.solve(self._cov, x.T).T
 
     def grad_log_partition_mean(self):
-        r""":math:`\partial A/\partial\mu = P\mu`, shape ``(d,)``."""
+        r"""\(\partial A/\partial\mu = P\mu\), shape ``(d,)``."""
         xp, d = self._xp, self.dim
         return xp.linalg.solve(self._cov, xp.reshape(self.mean, (d, 1)))[:, 0]
 
     def grad_energy_cov(self, x):
-        r""":math:`\partial E(x)/\partial\Sigma = -\frac12 uu^\top + \frac12(vu^\top + uv^\top)`,
-        :math:`u = Px`, :math:`v = P\mu`; shape ``(n, d, d)`` (symmetric gradient)."""
+        r"""\(\partial E(x)/\partial\Sigma = -\frac12 uu^\top + \frac12(vu^\top + uv^\top)\),
+        \(u = Px\), \(v = P\mu\); shape ``(n, d, d)`` (symmetric gradient)."""
         x, _ = self._points(x)
         xp = self._xp
         u = xp.linalg.solve(self._cov, x.T).T
@@ -227,7 +227,7 @@ class Gaussian(ExponentialFamily):
         return -0.5 * _outer(u, u, xp) + 0.5 * (_outer(vv, u, xp) + _outer(u, vv, xp))
 
     def grad_log_partition_cov(self):
-        r""":math:`\partial A/\partial\Sigma = \frac12 P - \frac12 (P\mu)(P\mu)^\top`, ``(d, d)``."""
+        r"""\(\partial A/\partial\Sigma = \frac12 P - \frac12 (P\mu)(P\mu)^\top\), ``(d, d)``."""
         xp, d = self._xp, self.dim
         pm = self.grad_log_partition_mean()
         return 0.5 * self.precision - 0.5 * xp.reshape(pm, (d, 1)) * xp.reshape(pm, (1, d))
@@ -235,8 +235,8 @@ class Gaussian(ExponentialFamily):
     # --- sampling -----------------------------------------------------------------------------
 
     def from_noise(self, noise):
-        r"""The deterministic core of :meth:`sample`: :math:`x = \mu + L z` row by row, with
-        :math:`LL^\top = \Sigma` (Cholesky) and ``noise`` :math:`z` of shape ``(n, d)``."""
+        r"""The deterministic core of :meth:`sample`: \(x = \mu + L z\) row by row, with
+        \(LL^\top = \Sigma\) (Cholesky) and ``noise`` \(z\) of shape ``(n, d)``."""
         xp = self._xp
         z, _ = self._points(noise, name="noise")
         return self.mean + z @ xp.linalg.cholesky(self._cov).T

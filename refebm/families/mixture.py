@@ -3,19 +3,20 @@ r"""Mixtures of Gaussians as EBMs (D4, D12, D21).
 A mixture of normalized densities is normalized (D4), so its energy can be taken as the
 negative log density itself:
 
-.. math::
-
+\[
     E(x) = -\log \sum_{k=1}^K w_k\, N(x; \mu_k, \Sigma_k)
-         = -\operatorname{logsumexp}_k\big(\log w_k + \log N(x; \mu_k, \Sigma_k)\big),
+    = -\operatorname{logsumexp}_k\big(\log w_k + \log N(x; \mu_k, \Sigma_k)\big),
     \qquad \log Z = 0 .
+\]
 
-The lectures' :math:`f = -E = \log p`. The score is the responsibility-weighted average of the
+The lectures' \(f = -E = \log p\). The score is the responsibility-weighted average of the
 component scores (D21):
 
-.. math::
-
+\[
     \nabla_x \log p(x) = -\sum_k r_k(x)\, \Sigma_k^{-1}(x - \mu_k), \qquad
     r_k(x) = \frac{w_k N(x; \mu_k, \Sigma_k)}{\sum_j w_j N(x; \mu_j, \Sigma_j)} .
+\]
+
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ __all__ = ["GaussianMixture"]
 
 
 class GaussianMixture:
-    r"""The mixture :math:`p(x) = \sum_k w_k N(x; \mu_k, \Sigma_k)` on :math:`\mathbb{R}^d`.
+    r"""The mixture \(p(x) = \sum_k w_k N(x; \mu_k, \Sigma_k)\) on \(\mathbb{R}^d\).
 
     Parameters
     ----------
@@ -44,23 +45,23 @@ class GaussianMixture:
 
     Notes
     -----
-    Energy :math:`E(x) = -\operatorname{logsumexp}_k(\log w_k + \log N(x;\mu_k,\Sigma_k))`, so
+    Energy \(E(x) = -\operatorname{logsumexp}_k(\log w_k + \log N(x;\mu_k,\Sigma_k))\), so
     ``log_partition()`` is exactly 0 and ``log_prob = -energy``; computed in log space, so an
     energy of 1e4 (a point far from every component) is finite. Points are ``x`` of shape
     ``(n, d)``.
 
     Parameter gradients of the energy (each row a point): :meth:`grad_energy_weights`
-    :math:`= -r_k/w_k`, the partial derivatives with the :math:`K` weights taken as free
-    variables; :meth:`grad_energy_means` :math:`= -r_k\Sigma_k^{-1}(x-\mu_k)`;
-    :meth:`grad_energy_covs` :math:`= -\frac{r_k}{2}(u_k u_k^\top - \Sigma_k^{-1})`,
-    :math:`u_k = \Sigma_k^{-1}(x - \mu_k)` (the symmetric gradient).
+    \(= -r_k/w_k\), the partial derivatives with the \(K\) weights taken as free
+    variables; :meth:`grad_energy_means` \(= -r_k\Sigma_k^{-1}(x-\mu_k)\);
+    :meth:`grad_energy_covs` \(= -\frac{r_k}{2}(u_k u_k^\top - \Sigma_k^{-1})\),
+    \(u_k = \Sigma_k^{-1}(x - \mu_k)\) (the symmetric gradient).
 
     Energy, log density, score, responsibilities, parameter gradients and :meth:`from_noise`
     work in any array-API namespace (the one of the parameters); :meth:`sample` returns NumPy.
 
     Math
     ----
-    D4: :math:`\int \sum_k w_k p_k = \sum_k w_k = 1`; D12, D21: the score above.
+    D4: \(\int \sum_k w_k p_k = \sum_k w_k = 1\); D12, D21: the score above.
 
     Examples
     --------
@@ -109,7 +110,7 @@ class GaussianMixture:
         return _sym(self.covs[k, ...])
 
     def _log_joint(self, x):
-        r""":math:`\log w_k + \log N(x; \mu_k, \Sigma_k)`, shape ``(n, K)``."""
+        r"""\(\log w_k + \log N(x; \mu_k, \Sigma_k)\), shape ``(n, K)``."""
         xp = self._xp
         cols = [_gaussian_log_density(x, self.means[k, :], self._cov(k), xp)
                 for k in range(self.n_components)]
@@ -123,7 +124,7 @@ class GaussianMixture:
     # --- the public API ---------------------------------------------------------------------
 
     def energy(self, x):
-        r""":math:`E(x) = -\log p(x)`, shape ``(n,)``."""
+        r"""\(E(x) = -\log p(x)\), shape ``(n,)``."""
         x = self._points(x)
         return -logsumexp(self._log_joint(x), axis=1, xp=self._xp)
 
@@ -132,15 +133,15 @@ class GaussianMixture:
         return self._xp.asarray(0.0, dtype=self._xp.float64)
 
     def log_prob(self, x):
-        r""":math:`\log p(x) = -E(x)`, shape ``(n,)``."""
+        r"""\(\log p(x) = -E(x)\), shape ``(n,)``."""
         return -self.energy(x)
 
     def responsibilities(self, x):
-        r"""The posterior component probabilities :math:`r_k(x)`, shape ``(n, K)``."""
+        r"""The posterior component probabilities \(r_k(x)\), shape ``(n, K)``."""
         return self._responsibilities(self._points(x))
 
     def score(self, x):
-        r""":math:`\nabla_x \log p(x) = -\sum_k r_k(x)\Sigma_k^{-1}(x-\mu_k)`, shape ``(n, d)``."""
+        r"""\(\nabla_x \log p(x) = -\sum_k r_k(x)\Sigma_k^{-1}(x-\mu_k)\), shape ``(n, d)``."""
         x = self._points(x)
         xp = self._xp
         resp = self._responsibilities(x)
@@ -151,12 +152,12 @@ class GaussianMixture:
         return out
 
     def grad_energy_weights(self, x):
-        r""":math:`\partial E(x)/\partial w_k = -r_k(x)/w_k`, shape ``(n, K)``."""
+        r"""\(\partial E(x)/\partial w_k = -r_k(x)/w_k\), shape ``(n, K)``."""
         x = self._points(x)
         return -self._responsibilities(x) / self.weights
 
     def grad_energy_means(self, x):
-        r""":math:`\partial E(x)/\partial\mu_k = -r_k(x)\Sigma_k^{-1}(x-\mu_k)`, ``(n, K, d)``."""
+        r"""\(\partial E(x)/\partial\mu_k = -r_k(x)\Sigma_k^{-1}(x-\mu_k)\), ``(n, K, d)``."""
         x = self._points(x)
         xp = self._xp
         resp = self._responsibilities(x)
@@ -165,8 +166,8 @@ class GaussianMixture:
         return xp.stack(cols, axis=1)
 
     def grad_energy_covs(self, x):
-        r""":math:`\partial E/\partial\Sigma_k = -\frac{r_k(x)}{2}(u_k u_k^\top - \Sigma_k^{-1})`,
-        :math:`u_k = \Sigma_k^{-1}(x-\mu_k)`; shape ``(n, K, d, d)``."""
+        r"""\(\partial E/\partial\Sigma_k = -\frac{r_k(x)}{2}(u_k u_k^\top - \Sigma_k^{-1})\),
+        \(u_k = \Sigma_k^{-1}(x-\mu_k)\); shape ``(n, K, d, d)``."""
         x = self._points(x)
         xp = self._xp
         resp = self._responsibilities(x)
@@ -180,10 +181,10 @@ class GaussianMixture:
         return xp.stack(cols, axis=1)
 
     def from_noise(self, components, noise):
-        r"""The deterministic core of :meth:`sample`: :math:`x_i = \mu_{c_i} + L_{c_i} z_i`.
+        r"""The deterministic core of :meth:`sample`: \(x_i = \mu_{c_i} + L_{c_i} z_i\).
 
-        ``components`` are integer component indices ``(n,)``; ``noise`` :math:`z` is
-        ``(n, d)``; :math:`L_k L_k^\top = \Sigma_k` (Cholesky).
+        ``components`` are integer component indices ``(n,)``; ``noise`` \(z\) is
+        ``(n, d)``; \(L_k L_k^\top = \Sigma_k\) (Cholesky).
         """
         xp = self._xp
         z = self._points(noise, name="noise")

@@ -2,8 +2,8 @@ r"""Exponential families on the simplex and on positive-definite matrices (D1): 
 
 Both are NumPy-only (their log-partitions need log-gamma, and the Wishart support test needs
 eigenvalues). As for every exponential family here, the energy is
-:math:`E(x) = -(\theta\cdot T(x) + \log h(x))` on the support and ``+inf`` off it, and
-``log_partition()`` is :math:`A(\theta)` (the lectures' :math:`f = -E`).
+\(E(x) = -(\theta\cdot T(x) + \log h(x))\) on the support and ``+inf`` off it, and
+``log_partition()`` is \(A(\theta)\) (the lectures' \(f = -E\)).
 """
 
 from __future__ import annotations
@@ -28,34 +28,34 @@ SYMMETRY_RTOL = 1e-12
 
 
 class Dirichlet(ExponentialFamily):
-    r"""The Dirichlet distribution on the simplex :math:`\{x \in (0,1)^k: \sum_i x_i = 1\}`.
+    r"""The Dirichlet distribution on the simplex \(\{x \in (0,1)^k: \sum_i x_i = 1\}\).
 
-    :math:`p(x) = \prod_i x_i^{\alpha_i - 1} / B(\alpha)`, a density with respect to Lebesgue
-    measure on the first :math:`k-1` coordinates (as in ``scipy.stats.dirichlet``).
+    \(p(x) = \prod_i x_i^{\alpha_i - 1} / B(\alpha)\), a density with respect to Lebesgue
+    measure on the first \(k-1\) coordinates (as in ``scipy.stats.dirichlet``).
 
     Parameters
     ----------
     alpha : array of shape (k,)
-        Concentrations, all > 0, :math:`k \ge 2`.
+        Concentrations, all > 0, \(k \ge 2\).
 
     Notes
     -----
     Points are ``x`` of shape ``(n, k)``; a row lies in the support when all its entries are
     > 0 and they sum to 1 within ``SIMPLEX_ATOL`` = 1e-9 (the tolerance ``scipy.stats.dirichlet``
     uses); the energy is ``+inf`` at any other row. Energy
-    :math:`E(x) = -\sum_i (\alpha_i - 1)\log x_i`, ``log_partition()``
-    :math:`= \log B(\alpha) = \sum_i\log\Gamma(\alpha_i) - \log\Gamma(\alpha_0)`,
-    :math:`\alpha_0 = \sum_i \alpha_i`; :math:`\theta = \alpha - 1`, :math:`T(x) = \log x`,
-    :math:`h = 1`, :math:`\mathbb{E}[T] = \psi(\alpha) - \psi(\alpha_0)`.
+    \(E(x) = -\sum_i (\alpha_i - 1)\log x_i\), ``log_partition()``
+    \(= \log B(\alpha) = \sum_i\log\Gamma(\alpha_i) - \log\Gamma(\alpha_0)\),
+    \(\alpha_0 = \sum_i \alpha_i\); \(\theta = \alpha - 1\), \(T(x) = \log x\),
+    \(h = 1\), \(\mathbb{E}[T] = \psi(\alpha) - \psi(\alpha_0)\).
 
-    :meth:`score` is the gradient of :math:`-E` in the ambient coordinates of
-    :math:`\mathbb{R}^k`, :math:`(\alpha_i - 1)/x_i` (what autograd gives for ``-energy``); its
-    component along the simplex is its projection on :math:`\{v: \sum_i v_i = 0\}`.
+    :meth:`score` is the gradient of \(-E\) in the ambient coordinates of
+    \(\mathbb{R}^k\), \((\alpha_i - 1)/x_i\) (what autograd gives for ``-energy``); its
+    component along the simplex is its projection on \(\{v: \sum_i v_i = 0\}\).
 
     Math
     ----
-    D1: :math:`\int_{\Delta} \prod_i x_i^{\alpha_i-1} dx
-    = \prod_i\Gamma(\alpha_i) / \Gamma(\alpha_0)`.
+    D1: \(\int_{\Delta} \prod_i x_i^{\alpha_i-1} dx
+    = \prod_i\Gamma(\alpha_i) / \Gamma(\alpha_0)\).
 
     Examples
     --------
@@ -83,7 +83,7 @@ class Dirichlet(ExponentialFamily):
 
     @classmethod
     def from_natural(cls, theta):
-        r"""The Dirichlet with natural parameters ``theta`` = :math:`\alpha - 1`."""
+        r"""The Dirichlet with natural parameters ``theta`` = \(\alpha - 1\)."""
         theta = v.real_array("theta", theta, ndim=1)
         return cls(theta + 1.0)
 
@@ -130,7 +130,7 @@ class Dirichlet(ExponentialFamily):
 
 
 def _log_multigamma(a, p):
-    r""":math:`\log\Gamma_p(a) = \frac{p(p-1)}{4}\log\pi + \sum_{j=1}^p \log\Gamma(a + (1-j)/2)`."""
+    r"""\(\log\Gamma_p(a) = \frac{p(p-1)}{4}\log\pi + \sum_{j=1}^p \log\Gamma(a + (1-j)/2)\)."""
     out = 0.25 * p * (p - 1) * math.log(math.pi)
     for j in range(1, p + 1):
         out = out + _lgamma(a + 0.5 * (1 - j), anp)
@@ -138,7 +138,7 @@ def _log_multigamma(a, p):
 
 
 def _multidigamma(a, p):
-    r""":math:`\psi_p(a) = \sum_{j=1}^p \psi(a + (1-j)/2) = \frac{d}{da}\log\Gamma_p(a)`."""
+    r"""\(\psi_p(a) = \sum_{j=1}^p \psi(a + (1-j)/2) = \frac{d}{da}\log\Gamma_p(a)\)."""
     out = 0.0
     for j in range(1, p + 1):
         out = out + _digamma(a + 0.5 * (1 - j), anp)
@@ -146,42 +146,42 @@ def _multidigamma(a, p):
 
 
 class Wishart(ExponentialFamily):
-    r"""The Wishart distribution on :math:`p \times p` symmetric positive-definite matrices.
+    r"""The Wishart distribution on \(p \times p\) symmetric positive-definite matrices.
 
-    .. math::
-
+    \[
         p(X) = \frac{|X|^{(\nu-p-1)/2} \exp(-\tfrac12\operatorname{tr}(V^{-1}X))}
-                    {2^{\nu p/2} |V|^{\nu/2} \Gamma_p(\nu/2)},
+        {2^{\nu p/2} |V|^{\nu/2} \Gamma_p(\nu/2)},
+    \]
 
-    a density with respect to Lebesgue measure on the :math:`p(p+1)/2` entries on and below the
+    a density with respect to Lebesgue measure on the \(p(p+1)/2\) entries on and below the
     diagonal (as in ``scipy.stats.wishart``).
 
     Parameters
     ----------
     df : float
-        Degrees of freedom :math:`\nu > p - 1` (real).
+        Degrees of freedom \(\nu > p - 1\) (real).
     scale : array of shape (p, p)
-        The scale matrix :math:`V`, symmetric positive definite.
+        The scale matrix \(V\), symmetric positive definite.
 
     Notes
     -----
     Points are ``x`` of shape ``(n, p, p)`` (event shape ``(p, p)``). A matrix lies in the
     support when it is symmetric (to ``SYMMETRY_RTOL`` = 1e-12 relative) and positive
     definite; the energy is ``+inf`` at any other. Energy
-    :math:`E(X) = -\frac{\nu-p-1}{2}\log|X| + \frac12\operatorname{tr}(V^{-1}X)`,
-    ``log_partition()`` :math:`= \frac{\nu p}{2}\log 2 + \frac\nu2\log|V| + \log\Gamma_p(\nu/2)`;
-    :math:`\theta = (\frac{\nu-p-1}{2}, -\frac12\operatorname{vec}V^{-1})` (length
-    :math:`1 + p^2`), :math:`T(X) = (\log|X|, \operatorname{vec}X)`, :math:`h = 1`,
-    :math:`\mathbb{E}[T] = (\psi_p(\nu/2) + p\log 2 + \log|V|,\ \nu\operatorname{vec}V)`.
+    \(E(X) = -\frac{\nu-p-1}{2}\log|X| + \frac12\operatorname{tr}(V^{-1}X)\),
+    ``log_partition()`` \(= \frac{\nu p}{2}\log 2 + \frac\nu2\log|V| + \log\Gamma_p(\nu/2)\);
+    \(\theta = (\frac{\nu-p-1}{2}, -\frac12\operatorname{vec}V^{-1})\) (length
+    \(1 + p^2\)), \(T(X) = (\log|X|, \operatorname{vec}X)\), \(h = 1\),
+    \(\mathbb{E}[T] = (\psi_p(\nu/2) + p\log 2 + \log|V|,\ \nu\operatorname{vec}V)\).
 
-    :meth:`score` is :math:`\frac{\nu-p-1}{2}X^{-1} - \frac12 V^{-1}`, the gradient of
-    :math:`-E` with respect to the :math:`p^2` entries of :math:`X` taken as independent (what
+    :meth:`score` is \(\frac{\nu-p-1}{2}X^{-1} - \frac12 V^{-1}\), the gradient of
+    \(-E\) with respect to the \(p^2\) entries of \(X\) taken as independent (what
     autograd gives for ``-energy``). Only the symmetric part of ``scale`` enters the math.
 
     Math
     ----
-    D1: :math:`\int_{X \succ 0} |X|^{(\nu-p-1)/2} e^{-\operatorname{tr}(V^{-1}X)/2} dX =
-    2^{\nu p/2}|V|^{\nu/2}\Gamma_p(\nu/2)`.
+    D1: \(\int_{X \succ 0} |X|^{(\nu-p-1)/2} e^{-\operatorname{tr}(V^{-1}X)/2} dX =
+    2^{\nu p/2}|V|^{\nu/2}\Gamma_p(\nu/2)\).
 
     Examples
     --------
@@ -209,7 +209,7 @@ class Wishart(ExponentialFamily):
     @classmethod
     def from_natural(cls, theta):
         r"""The Wishart with natural parameters ``theta`` =
-        :math:`(\frac{\nu-p-1}{2}, -\frac12\operatorname{vec}V^{-1})`."""
+        \((\frac{\nu-p-1}{2}, -\frac12\operatorname{vec}V^{-1})\)."""
         theta = v.real_array("theta", theta, ndim=1)
         m = int(getval(theta).shape[0])
         p = int(round(math.sqrt(m - 1))) if m > 1 else 0
@@ -289,9 +289,9 @@ class Wishart(ExponentialFamily):
                        anp.reshape(self.df * self._scale, (p * p,))], xp=anp)
 
     def _sample(self, n, rng):
-        r"""Bartlett: :math:`X = LAA^\top L^\top` with :math:`LL^\top = V`, :math:`A` lower
-        triangular, :math:`A_{ii}^2 \sim \chi^2_{\nu - i}` (:math:`i = 0..p-1`),
-        :math:`A_{ij} \sim N(0, 1)` below the diagonal."""
+        r"""Bartlett: \(X = LAA^\top L^\top\) with \(LL^\top = V\), \(A\) lower
+        triangular, \(A_{ii}^2 \sim \chi^2_{\nu - i}\) (\(i = 0..p-1\)),
+        \(A_{ij} \sim N(0, 1)\) below the diagonal."""
         p, df = self.dim, float(_host(self.df))
         chol = np.linalg.cholesky(_host(self._scale))
         chi2 = rng.chisquare(df - np.arange(p), size=(n, p))

@@ -4,19 +4,19 @@ Bernoulli.
 Each is an :class:`~refebm.families.ExponentialFamily` with event shape ``(1,)``: points are
 ``x`` of shape ``(n, 1)``, and ``(n,)`` is accepted as ``n`` points too; energies and log
 densities have shape ``(n,)`` and a score has the shape of ``x``. The energy is
-:math:`E(x) = -(\theta\cdot T(x) + \log h(x))` and ``log_partition()`` is :math:`A(\theta)`
-(the lectures' :math:`f = -E`):
+\(E(x) = -(\theta\cdot T(x) + \log h(x))\) and ``log_partition()`` is \(A(\theta)\)
+(the lectures' \(f = -E\)):
 
-- Exponential(:math:`\lambda`): :math:`\theta = -\lambda`, :math:`T(x) = x`, :math:`h = 1` on
-  :math:`x \ge 0`, :math:`A = -\log\lambda`;
-- Gamma(:math:`k, \beta`): :math:`\theta = (k-1, -\beta)`, :math:`T(x) = (\log x, x)`,
-  :math:`h = 1` on :math:`x > 0`, :math:`A = \log\Gamma(k) - k\log\beta`;
-- Beta(:math:`a, b`): :math:`\theta = (a-1, b-1)`, :math:`T(x) = (\log x, \log(1-x))`,
-  :math:`h = 1` on :math:`0 < x < 1`, :math:`A = \log B(a, b)`;
-- Poisson(:math:`\lambda`): :math:`\theta = \log\lambda`, :math:`T(x) = x`,
-  :math:`\log h(x) = -\log x!` on :math:`\{0, 1, \dots\}`, :math:`A = \lambda`;
-- Bernoulli(:math:`p`): :math:`\theta = \log\frac{p}{1-p}`, :math:`T(x) = x`, :math:`h = 1` on
-  :math:`\{0, 1\}`, :math:`A = -\log(1-p)`.
+- Exponential(\(\lambda\)): \(\theta = -\lambda\), \(T(x) = x\), \(h = 1\) on
+  \(x \ge 0\), \(A = -\log\lambda\);
+- Gamma(\(k, \beta\)): \(\theta = (k-1, -\beta)\), \(T(x) = (\log x, x)\),
+  \(h = 1\) on \(x > 0\), \(A = \log\Gamma(k) - k\log\beta\);
+- Beta(\(a, b\)): \(\theta = (a-1, b-1)\), \(T(x) = (\log x, \log(1-x))\),
+  \(h = 1\) on \(0 < x < 1\), \(A = \log B(a, b)\);
+- Poisson(\(\lambda\)): \(\theta = \log\lambda\), \(T(x) = x\),
+  \(\log h(x) = -\log x!\) on \(\{0, 1, \dots\}\), \(A = \lambda\);
+- Bernoulli(\(p\)): \(\theta = \log\frac{p}{1-p}\), \(T(x) = x\), \(h = 1\) on
+  \(\{0, 1\}\), \(A = -\log(1-p)\).
 
 Backends: Exponential, Gamma and Beta compute ``energy``, ``log_prob``, ``score``,
 ``log_partition`` and ``mean_sufficient_stats`` in any array-API namespace found from their
@@ -50,22 +50,22 @@ class _Scalar(ExponentialFamily):
 
 
 class Exponential(_Scalar):
-    r"""The exponential distribution :math:`p(x) = \lambda e^{-\lambda x}` on :math:`x \ge 0`.
+    r"""The exponential distribution \(p(x) = \lambda e^{-\lambda x}\) on \(x \ge 0\).
 
     Parameters
     ----------
     rate : float
-        :math:`\lambda > 0` (a scalar; may be an autograd box or a 0-d array of any namespace).
+        \(\lambda > 0\) (a scalar; may be an autograd box or a 0-d array of any namespace).
 
     Notes
     -----
-    Energy :math:`E(x) = \lambda x` on the support :math:`x \ge 0` (``+inf`` for :math:`x < 0`),
-    ``log_partition()`` :math:`= -\log\lambda`; :math:`\theta = -\lambda`, :math:`T(x) = x`,
-    :math:`h = 1`, mean :math:`1/\lambda`, score :math:`-\lambda`.
+    Energy \(E(x) = \lambda x\) on the support \(x \ge 0\) (``+inf`` for \(x < 0\)),
+    ``log_partition()`` \(= -\log\lambda\); \(\theta = -\lambda\), \(T(x) = x\),
+    \(h = 1\), mean \(1/\lambda\), score \(-\lambda\).
 
     Math
     ----
-    D1: :math:`\int_0^\infty e^{-\lambda x}\,dx = 1/\lambda`, the volume in the lectures.
+    D1: \(\int_0^\infty e^{-\lambda x}\,dx = 1/\lambda\), the volume in the lectures.
 
     Examples
     --------
@@ -84,7 +84,7 @@ class Exponential(_Scalar):
 
     @classmethod
     def from_natural(cls, theta):
-        r"""The family with natural parameter ``theta`` = :math:`(-\lambda,)`."""
+        r"""The family with natural parameter ``theta`` = \((-\lambda,)\)."""
         theta, xp = cls._theta_iv(theta, 1)
         return cls(-theta[0])
 
@@ -129,28 +129,28 @@ class Exponential(_Scalar):
 
 
 class Gamma(_Scalar):
-    r"""The gamma distribution with shape :math:`k > 0` and rate :math:`\beta > 0`.
+    r"""The gamma distribution with shape \(k > 0\) and rate \(\beta > 0\).
 
-    :math:`p(x) = \beta^k x^{k-1} e^{-\beta x} / \Gamma(k)` on :math:`x > 0`.
+    \(p(x) = \beta^k x^{k-1} e^{-\beta x} / \Gamma(k)\) on \(x > 0\).
 
     Parameters
     ----------
     shape : float
-        :math:`k > 0`, stored as the attribute ``concentration``.
+        \(k > 0\), stored as the attribute ``concentration``.
     rate : float
-        :math:`\beta > 0`.
+        \(\beta > 0\).
 
     Notes
     -----
-    Energy :math:`E(x) = -(k-1)\log x + \beta x` on the open half-line :math:`x > 0` (``+inf``
-    at :math:`x \le 0`; the point 0 has measure zero), ``log_partition()``
-    :math:`= \log\Gamma(k) - k\log\beta`; :math:`\theta = (k-1, -\beta)`,
-    :math:`T(x) = (\log x, x)`, :math:`h = 1`,
-    :math:`\mathbb{E}[T] = (\psi(k) - \log\beta,\ k/\beta)`, score :math:`(k-1)/x - \beta`.
+    Energy \(E(x) = -(k-1)\log x + \beta x\) on the open half-line \(x > 0\) (``+inf``
+    at \(x \le 0\); the point 0 has measure zero), ``log_partition()``
+    \(= \log\Gamma(k) - k\log\beta\); \(\theta = (k-1, -\beta)\),
+    \(T(x) = (\log x, x)\), \(h = 1\),
+    \(\mathbb{E}[T] = (\psi(k) - \log\beta,\ k/\beta)\), score \((k-1)/x - \beta\).
 
     Math
     ----
-    D1: :math:`\int_0^\infty x^{k-1} e^{-\beta x} dx = \Gamma(k)\beta^{-k}`.
+    D1: \(\int_0^\infty x^{k-1} e^{-\beta x} dx = \Gamma(k)\beta^{-k}\).
 
     Examples
     --------
@@ -170,7 +170,7 @@ class Gamma(_Scalar):
 
     @classmethod
     def from_natural(cls, theta):
-        r"""The family with natural parameters ``theta`` = :math:`(k - 1, -\beta)`."""
+        r"""The family with natural parameters ``theta`` = \((k - 1, -\beta)\)."""
         theta, xp = cls._theta_iv(theta, 2)
         return cls(theta[0] + 1.0, -theta[1])
 
@@ -221,7 +221,7 @@ class Gamma(_Scalar):
 
 
 class Beta(_Scalar):
-    r"""The beta distribution :math:`p(x) = x^{a-1}(1-x)^{b-1} / B(a, b)` on :math:`0 < x < 1`.
+    r"""The beta distribution \(p(x) = x^{a-1}(1-x)^{b-1} / B(a, b)\) on \(0 < x < 1\).
 
     Parameters
     ----------
@@ -230,16 +230,16 @@ class Beta(_Scalar):
 
     Notes
     -----
-    Energy :math:`E(x) = -(a-1)\log x - (b-1)\log(1-x)` on the open interval :math:`(0, 1)`
-    (``+inf`` elsewhere, the end points included), ``log_partition()`` :math:`= \log B(a, b)
-    = \log\Gamma(a) + \log\Gamma(b) - \log\Gamma(a+b)`; :math:`\theta = (a-1, b-1)`,
-    :math:`T(x) = (\log x, \log(1-x))`, :math:`h = 1`,
-    :math:`\mathbb{E}[T] = (\psi(a) - \psi(a+b),\ \psi(b) - \psi(a+b))`,
-    score :math:`(a-1)/x - (b-1)/(1-x)`.
+    Energy \(E(x) = -(a-1)\log x - (b-1)\log(1-x)\) on the open interval \((0, 1)\)
+    (``+inf`` elsewhere, the end points included), ``log_partition()`` \(= \log B(a, b)
+    = \log\Gamma(a) + \log\Gamma(b) - \log\Gamma(a+b)\); \(\theta = (a-1, b-1)\),
+    \(T(x) = (\log x, \log(1-x))\), \(h = 1\),
+    \(\mathbb{E}[T] = (\psi(a) - \psi(a+b),\ \psi(b) - \psi(a+b))\),
+    score \((a-1)/x - (b-1)/(1-x)\).
 
     Math
     ----
-    D1: :math:`\int_0^1 x^{a-1}(1-x)^{b-1}dx = B(a, b)`.
+    D1: \(\int_0^1 x^{a-1}(1-x)^{b-1}dx = B(a, b)\).
 
     Examples
     --------
@@ -259,7 +259,7 @@ class Beta(_Scalar):
 
     @classmethod
     def from_natural(cls, theta):
-        """The family with natural parameters ``theta`` = :math:`(a - 1, b - 1)`."""
+        r"""The family with natural parameters ``theta`` = \((a - 1, b - 1)\)."""
         theta, xp = cls._theta_iv(theta, 2)
         return cls(theta[0] + 1.0, theta[1] + 1.0)
 
@@ -312,25 +312,25 @@ class Beta(_Scalar):
 
 
 class Poisson(_Scalar):
-    r"""The Poisson distribution :math:`p(x) = \lambda^x e^{-\lambda} / x!`, :math:`x = 0, 1, \dots`
+    r"""The Poisson distribution \(p(x) = \lambda^x e^{-\lambda} / x!\), \(x = 0, 1, \dots\)
 
     Parameters
     ----------
     rate : float
-        :math:`\lambda > 0`.
+        \(\lambda > 0\).
 
     Notes
     -----
     A mass function (``discrete = True``, no score). Energy
-    :math:`E(x) = -x\log\lambda + \log x!` at non-negative integers, ``+inf`` at every other
-    real ``x`` (negative or non-integer); ``log_partition()`` :math:`= \lambda`;
-    :math:`\theta = \log\lambda`, :math:`T(x) = x`, :math:`\log h(x) = -\log x!`,
-    :math:`A(\theta) = e^\theta`, mean :math:`\lambda`. NumPy-only (:math:`\log x!` needs
+    \(E(x) = -x\log\lambda + \log x!\) at non-negative integers, ``+inf`` at every other
+    real ``x`` (negative or non-integer); ``log_partition()`` \(= \lambda\);
+    \(\theta = \log\lambda\), \(T(x) = x\), \(\log h(x) = -\log x!\),
+    \(A(\theta) = e^\theta\), mean \(\lambda\). NumPy-only (\(\log x!\) needs
     ``gammaln``). Samples are float arrays of integers, shape ``(n, 1)``.
 
     Math
     ----
-    D1: :math:`\sum_{x \ge 0} \lambda^x / x! = e^\lambda`.
+    D1: \(\sum_{x \ge 0} \lambda^x / x! = e^\lambda\).
 
     Examples
     --------
@@ -352,7 +352,7 @@ class Poisson(_Scalar):
 
     @classmethod
     def from_natural(cls, theta):
-        r"""The family with natural parameter ``theta`` = :math:`(\log\lambda,)`."""
+        r"""The family with natural parameter ``theta`` = \((\log\lambda,)\)."""
         theta, xp = cls._theta_iv(theta, 1)
         return cls(xp.exp(theta[0]))
 
@@ -393,24 +393,24 @@ class Poisson(_Scalar):
 
 
 class Bernoulli(_Scalar):
-    r"""The Bernoulli distribution :math:`p(1) = p`, :math:`p(0) = 1 - p`.
+    r"""The Bernoulli distribution \(p(1) = p\), \(p(0) = 1 - p\).
 
     Parameters
     ----------
     p : float
-        In the open interval :math:`(0, 1)`: the end points 0 and 1 are excluded because the
-        natural parameter :math:`\log(p/(1-p))` must be finite.
+        In the open interval \((0, 1)\): the end points 0 and 1 are excluded because the
+        natural parameter \(\log(p/(1-p))\) must be finite.
 
     Notes
     -----
-    A mass function (``discrete = True``, no score). Energy :math:`E(x) = -\theta x` on
-    :math:`\{0, 1\}` (``+inf`` at every other real ``x``), ``log_partition()``
-    :math:`= -\log(1-p) = \log(1 + e^\theta)`; :math:`\theta = \log(p/(1-p))`, :math:`T(x) = x`,
-    :math:`h = 1`, mean :math:`p`. NumPy-only. Samples are float arrays of 0 and 1.
+    A mass function (``discrete = True``, no score). Energy \(E(x) = -\theta x\) on
+    \(\{0, 1\}\) (``+inf`` at every other real ``x``), ``log_partition()``
+    \(= -\log(1-p) = \log(1 + e^\theta)\); \(\theta = \log(p/(1-p))\), \(T(x) = x\),
+    \(h = 1\), mean \(p\). NumPy-only. Samples are float arrays of 0 and 1.
 
     Math
     ----
-    D1: :math:`\sum_{x\in\{0,1\}} e^{\theta x} = 1 + e^\theta`.
+    D1: \(\sum_{x\in\{0,1\}} e^{\theta x} = 1 + e^\theta\).
 
     Examples
     --------
@@ -433,7 +433,7 @@ class Bernoulli(_Scalar):
 
     @classmethod
     def from_natural(cls, theta):
-        r"""The family with natural parameter ``theta`` = :math:`(\log(p/(1-p)),)`."""
+        r"""The family with natural parameter ``theta`` = \((\log(p/(1-p)),)\)."""
         theta, xp = cls._theta_iv(theta, 1)
         return cls(1.0 / (1.0 + xp.exp(-theta[0])))
 

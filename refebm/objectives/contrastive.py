@@ -4,11 +4,11 @@ Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z_\theta\); the lectures write \(
 -E_\theta\) and *ascend* \(\nabla_\theta (f_\theta(x_\text{train}) - f_\theta(x_\text{sample}))\)
 (D7). This module returns the gradient of the negative log-likelihood estimate, to *descend* on:
 
-.. math::
-
+\[
     \nabla_\theta \Big[\frac1n \sum_i E_\theta(x_i) - \frac1m \sum_j E_\theta(\tilde x_j)\Big]
     \approx \nabla_\theta \Big[\frac1n \sum_i E_\theta(x_i) + \log Z_\theta\Big]
     = -\nabla_\theta \frac1n \sum_i \log p_\theta(x_i),
+\]
 
 because \(\nabla_\theta \log Z_\theta = -\mathbb E_{p_\theta}[\nabla_\theta E_\theta]\) (D8).
 The samples \(\tilde x_j\) are treated as constants (no gradient flows through the sampler).

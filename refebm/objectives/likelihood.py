@@ -3,11 +3,11 @@ r"""Exact maximum likelihood for models whose \(\log Z\) can be computed (D8, D9
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z_\theta\) (the lectures' \(f = -E\)). The
 negative log-likelihood of data \(x_1, \dots, x_n\) is
 
-.. math::
-
+\[
     \mathrm{NLL}(\theta) = \frac1n \sum_i E_\theta(x_i) + \log Z_\theta, \qquad
     \nabla_\theta \mathrm{NLL} = \frac1n \sum_i \nabla_\theta E_\theta(x_i)
-      - \mathbb E_{p_\theta}[\nabla_\theta E_\theta]                     \quad\text{(D8)},
+    - \mathbb E_{p_\theta}[\nabla_\theta E_\theta]                     \quad\text{(D8)},
+\]
 
 with \(\log Z_\theta\) from :func:`refebm.partition.quadrature` (continuous, \(d \le 3\)) or
 :func:`refebm.partition.enumerate_states` (finite state spaces); both are differentiable by

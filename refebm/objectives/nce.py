@@ -10,11 +10,11 @@ Gutmann and Hyvarinen (2012); the summary of Song and Kingma in the seeds writes
 The classifier's logit and the loss (the negative of their objective \(J_T\), normalized by the
 number of data points, eq. (8) of the 2012 paper):
 
-.. math::
-
+\[
     G(x) = \log p_m(x) - \log \nu - \log p_n(x), \qquad
     \ell = -\Big[\frac1{n_d} \sum_{i} \log \sigma(G(x_i)) + \nu \frac1{n_n} \sum_{j}
     \log \sigma(-G(y_j))\Big],
+\]
 
 with \(\sigma(G) = p_m / (p_m + \nu p_n)\) the posterior probability of "data". Each sum is a
 mean, so the loss is an unbiased estimate of the population objective whatever the sample sizes

@@ -3,11 +3,11 @@ r"""Monte Carlo estimates of \(\log Z\): importance sampling and annealed import
 With \(p(x) = e^{-E(x)} / Z\) (the lectures' \(f = -E\)) and a normalized density \(q\) that can
 be sampled,
 
-.. math::
-
+\[
     Z = \int e^{-E(x)} dx = E_{x \sim q}\Bigl[\frac{e^{-E(x)}}{q(x)}\Bigr], \qquad
     \log \hat Z = \operatorname{logsumexp}_i(\log w_i) - \log n, \quad
     \log w_i = -E(x_i) - \log q(x_i).
+\]
 
 \(\hat Z\) is unbiased; \(\log \hat Z\) is biased low by about \(\mathrm{Var}(w) / (2 n
 E[w]^2)\) (Jensen), which is the square of the reported standard error over 2. The standard error

@@ -2,9 +2,9 @@ r"""Langevin parametrizations side by side, conversions between them, and their 
 
 Every unadjusted Langevin update has the form
 
-.. math::
-
+\[
     x' = x + a\, \nabla_x \log p(x) + b\, z, \qquad z \sim N(0, I),
+\]
 
 with a drift coefficient \(a\) and a noise scale \(b\) that each source writes as a function of
 its own step parameter (\(\nabla_x \log p = \nabla_x f = -\nabla_x E\), the score):

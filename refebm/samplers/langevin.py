@@ -2,9 +2,9 @@ r"""Langevin samplers (D11, D18, D20): ULA, MALA and annealed Langevin, as deter
 
 Every step here uses the CS236 parametrization (D11; lecture notes 000 and 004):
 
-.. math::
-
+\[
     x' = x + \epsilon\, \nabla_x \log p(x) + \sqrt{2 \epsilon}\, z, \qquad z \sim N(0, I),
+\]
 
 with \(\nabla_x \log p = \nabla_x f = -\nabla_x E\): the score, which needs no \(Z\) (D12).
 Song & Kingma's \(x + (\epsilon^2/2) \nabla \log p + \epsilon z\), TensorFlow Probability's
@@ -367,10 +367,10 @@ def mala_log_acceptance(x, energy_x, score_x, x_new, energy_new, score_new, step
 
     Math
     ----
-    .. math::
-
+    \[
         \log r = E(x) - E(x') + \log q(x \mid x') - \log q(x' \mid x), \qquad
         \log q(a \mid b) = -\frac{\lVert a - b - \epsilon s(b) \rVert^2}{4 \epsilon} + C.
+    \]
 
     The reverse term moves from \(x'\) with the score at \(x'\); the forward term from \(x\)
     with the score at \(x\) (Roberts & Tweedie 1996). Swapping the two scores is the classic

@@ -3,10 +3,10 @@ r"""Metropolis-Hastings (D10): random-walk and general proposals, as determinist
 With \(p(x) = e^{-E(x)} / Z\) (the lectures write \(f = -E\)), a proposal
 \(x' \sim q(\cdot \mid x)\) is accepted with probability
 
-.. math::
-
+\[
     \alpha(x, x') = \min\Bigl(1,\; \frac{p(x')\, q(x \mid x')}{p(x)\, q(x' \mid x)}\Bigr)
-                  = \min\bigl(1,\; \exp(E(x) - E(x') + \log q(x \mid x') - \log q(x' \mid x))\bigr),
+    = \min\bigl(1,\; \exp(E(x) - E(x') + \log q(x \mid x') - \log q(x' \mid x))\bigr),
+\]
 
 in which \(Z\) cancels (D6). For the symmetric random walk \(x' = x + \text{step\_size}\cdot z\),
 \(z \sim N(0, I)\), the proposal terms cancel and \(\alpha = \min(1, e^{E(x) - E(x')})\)

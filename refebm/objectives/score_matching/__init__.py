@@ -10,13 +10,13 @@ where it is stochastic, the noise arrays; parameter gradients come from autograd
 The Fisher divergence (D13) is \(D_F(p, q) = \tfrac12 \mathbb E_p \|\nabla \log p - \nabla \log
 q\|^2\). Integration by parts (D14, D15) turns \(D_F(p_\text{data}, p_\theta)\) into
 
-.. math::
-
+\[
     J(\theta) = \mathbb E_{p_\text{data}}\big[\tfrac12 \|s_\theta(x)\|^2 + \operatorname{tr}
     H_\theta(x)\big] = \mathbb E_{p_\text{data}}\big[\tfrac12 \|\nabla_x E_\theta\|^2 -
     \textstyle\sum_i \partial^2 E_\theta / \partial x_i^2\big]
     = D_F(p_\text{data}, p_\theta)
-      - \tfrac12 \mathbb E_{p_\text{data}} \|\nabla \log p_\text{data}\|^2,
+    - \tfrac12 \mathbb E_{p_\text{data}} \|\nabla \log p_\text{data}\|^2,
+\]
 
 which needs no \(p_\text{data}\) score. (One summary of Song and Kingma 2021 prints the energy
 form as a sum of squared second derivatives; the form above is the correct one.)

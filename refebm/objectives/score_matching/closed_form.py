@@ -126,10 +126,10 @@ def score_matching_exponential_family(x, *, T=None, grad_T=None, laplacian_T=Non
     d\) Jacobian of \(T\)) and \(\operatorname{tr} \nabla_x s_\theta = \theta^\top \Delta T\),
     so the objective is quadratic:
 
-    .. math::
-
+    \[
         J(\theta) = \tfrac12 \theta^\top A \theta + b^\top \theta, \quad
         A = \frac1n \sum_i J_T(x_i) J_T(x_i)^\top, \quad b = \frac1n \sum_i \Delta T(x_i),
+    \]
 
     minimized by \(\hat\theta = -A^{-1} b\). A base measure \(h(x)\) is not included
     (\(\log h = 0\)).

@@ -58,12 +58,12 @@ def dsm_control_variate(x, sigma, noise, *, energy=None, score=None):
     \(\tfrac12\). This library's loss has the \(\tfrac12\), so its control variate is half of
     that. Derivation: with \(s(x + \sigma z) = s(x) + \sigma \nabla_x s(x) z + O(\sigma^2)\),
 
-    .. math::
-
+    \[
         \tfrac12 \big\|s(x+\sigma z) + \tfrac z\sigma\big\|^2
         = \underbrace{\frac{\|z\|^2}{2\sigma^2} + \frac{z^\top s(x)}{\sigma}}_{O(1/\sigma^2),\,
-          O(1/\sigma)}
-          + z^\top \nabla_x s(x)\, z + \tfrac12 \|s(x)\|^2 + O(\sigma).
+        O(1/\sigma)}
+        + z^\top \nabla_x s(x)\, z + \tfrac12 \|s(x)\|^2 + O(\sigma).
+    \]
 
     The two leading terms have conditional mean \(d / (2\sigma^2)\) (as \(\mathbb E z = 0\),
     \(\mathbb E\|z\|^2 = d\)); subtracting them minus that mean is \(c\). The rest has mean
@@ -123,11 +123,11 @@ def denoising_score_matching_loss(x, sigma, noise, *, energy=None, score=None,
     D16: with \(q_\sigma(\tilde x \mid x) = \mathcal N(x, \sigma^2 I)\), \(\nabla_{\tilde x}
     \log q_\sigma(\tilde x \mid x) = -z/\sigma\), and
 
-    .. math::
-
+    \[
         \mathbb E_{x, z}\, \tfrac12 \|s_\theta(\tilde x) + z/\sigma\|^2
         = D_F(q_\sigma, p_\theta) + \tfrac{d}{2\sigma^2} - \tfrac12 \mathbb E_{q_\sigma}
         \|\nabla \log q_\sigma\|^2,
+    \]
 
     where \(q_\sigma = p_\text{data} * \mathcal N(0, \sigma^2 I)\): the optimum is the noisy
     density, not the data density, and the variance of the plain estimator grows like

@@ -57,11 +57,11 @@ def score_matching_loss(energy, x, *, reduction="mean"):
     ----
     D13-D15, Hyvarinen (2005) eq. (4): for data with a smooth density that vanishes at infinity,
 
-    .. math::
-
+    \[
         \tfrac12 \mathbb E_{p_\text{data}} \|\nabla \log p_\text{data} - s_\theta\|^2
         = \mathbb E_{p_\text{data}}\big[\tfrac12 \|s_\theta\|^2 + \operatorname{tr} \nabla_x
         s_\theta\big] + \tfrac12 \mathbb E_{p_\text{data}}\|\nabla \log p_\text{data}\|^2,
+    \]
 
     from \(-\int p\, \partial_i \log p\, s_i = -\int \partial_i p\, s_i = \int p\, \partial_i
     s_i\) (integration by parts, boundary term zero). In the energy:
