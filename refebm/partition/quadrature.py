@@ -210,9 +210,15 @@ def _axis(m, h, t_lo, t_hi):
     return _Axis(t[i0:i1], xe, log_w[i0:i1], n_lo, n_hi, lo, hi)
 
 
+def _fit_steps(step):
+    """Node strides of the two fits: 0.3 (four nodes) and 0.7 (three nodes) in log distance."""
+    return max(1, math.ceil(0.3 / step)), max(1, math.ceil(0.7 / step))
+
+
 def _fit_span(ell):
-    """How many nodes inward the fit reaches (3 m, with m nodes per 0.3 in log distance)."""
-    return 3 * max(1, math.ceil(0.3 / abs(ell[1] - ell[0])))
+    """How many nodes inward the fits reach."""
+    m4, m2 = _fit_steps(abs(ell[1] - ell[0]))
+    return max(3 * m4, 2 * m2)
 
 
 def _fit(ell, ell_cont, direction, log_scale):
@@ -227,14 +233,15 @@ def _fit(ell, ell_cont, direction, log_scale):
     a power law (the shape of an integrable end singularity, e.g. Beta or Gamma ends) times a
     smooth factor, fitted through four evaluated nodes near the end (``ell`` is ordered
     nearest first, \(\delta_3\) is the farthest of the four; ``direction`` -1 counts slabs
-    from the far side). When those nodes are not all much nearer the end than the scale of
-    the axis (``log_scale``; coarse levels), it is the power law through the two nearest.
-    ``W_low`` is the alternative model used for the error estimate: one term fewer, or the
-    power law through the next two nodes.
+    from the far side). When those nodes are not all nearer the end than a tenth of the
+    scale of the axis (``log_scale``; coarse levels), it is the power law through the nearest
+    node and one about 2x farther. ``W_low`` is the alternative model used for the error
+    estimate: one term fewer, or the power law through the next pair of nodes.
     """
-    m = max(1, math.ceil(0.3 / abs(ell[1] - ell[0])))
-    k = 4 if ell.size > 3 * m and ell[3 * m] <= log_scale + math.log(1e-3) else 2
-    rows = [i * m for i in range(k)] if k == 4 else [0, 1, 2]
+    m4, m2 = _fit_steps(abs(ell[1] - ell[0]))
+    k = 4 if ell.size > 3 * m4 and ell[3 * m4] <= log_scale + math.log(0.1) else 2
+    m2 = max(1, min(m2, (ell.size - 1) // 2))
+    rows = [0, m4, 2 * m4, 3 * m4] if k == 4 else [0, m2, 2 * m2]
     far = ell[rows[-1]]
 
     def basis(el, n):
@@ -340,6 +347,14 @@ def _edge_check(i, m, ax, p, at_lo, at_hi, thr):
                 "slowly, or its mass lies too far out, to reach `tol`")
 
 
+def _tail(p_out, p_in):
+    """Mass beyond a boundary node, extrapolating the ratio of its mass to its neighbour's."""
+    if p_out <= 0.0:
+        return 0.0
+    r = p_out / p_in if p_in > 0 else math.inf
+    return p_out * r / (1.0 - r) if r < 1.0 else math.inf
+
+
 def _trim(ax, p, thr, rng, full):
     """Drop the outer nodes whose tail mass is below ``thr`` (keeping one more)."""
     cum_lo, cum_hi = np.cumsum(p), np.cumsum(p[::-1])[::-1]
@@ -424,11 +439,15 @@ def quadrature(energy, bounds, *, tol=1e-10, max_evals=5_000_000, max_level=40, 
     so an energy of size \(10^4\) never overflows and \(E + c\) gives \(\log Z - c\) up to
     rounding. Levels use \(h_k = 2^{-k/3}/2\); the error of \(\log Z_{h_k}\) is estimated as
     \(|\log Z_{h_k} - \log Z_{h_{k-1}}| / (2^{2/3} - 1)\) (a bound for any rate of
-    convergence at least \(O(h^2)\); DE rules on smooth integrands converge far faster),
-    plus the mass of the tails dropped between levels. Nodes are kept where
-    \(e^{-E}\phi'\) is not negligible: once a tail holds less than \(10^{-3}\,\)``tol`` of
-    the mass it is not refined. A sinh-sinh axis is recentred and rescaled from the mass it
-    has seen (efficiency only; the integral does not depend on the map). Near a finite,
+    convergence at least \(O(h^2)\); DE rules on smooth integrands converge far faster; when
+    successive differences fall by less than 10x, the larger of the last two is used), plus
+    the mass of the tails dropped between levels. Nodes are kept where \(e^{-E}\phi'\) is
+    not negligible: once the estimate is within 1%, a tail holding less than
+    \(10^{-3}\,\)``tol`` of the mass is not refined (before that only tails below
+    \(10^{-23}\,\)``tol``), and a trimmed side is widened again if the mass extrapolated
+    beyond it grows past that. A sinh-sinh axis is recentred and rescaled (at most twice,
+    plus zooming on a peak that sits on one node) from the mass it has seen: efficiency
+    only, the integral does not depend on the map. Near a finite,
     non-zero end float64 cannot place nodes closer than one ulp, so nodes within
     \(2^{30}\) ulps are not evaluated: the log-density is continued there as
     \(c_0 + s \log\delta + c_1 \delta + c_2 \delta^2\) in the distance \(\delta\) to the
@@ -494,12 +513,14 @@ def quadrature(energy, bounds, *, tol=1e-10, max_evals=5_000_000, max_level=40, 
         last = (e, axes, log_z, error)
         widened = False
         for i, ax in enumerate(axes):
-            _edge_check(i, maps[i], ax, margins[i], *full[i], thr)
-            # a trimmed side whose boundary node now holds mass was trimmed too early: widen it
+            p = margins[i]
+            _edge_check(i, maps[i], ax, p, *full[i], thr)
+            # a trimmed side whose tail (extrapolated from its two outer nodes) now holds mass
+            # was trimmed too early: widen it
             (lo, hi), (f_lo, f_hi) = ranges[i], _full_range(maps[i])
-            if not full[i][0] and margins[i][0] > 10 * thr:
+            if not full[i][0] and _tail(p[0], p[1]) > thr:
                 lo, widened = max(lo - 0.5 * (hi - lo), f_lo), True
-            if not full[i][1] and margins[i][-1] > 10 * thr:
+            if not full[i][1] and _tail(p[-1], p[-2]) > thr:
                 hi, widened = min(hi + 0.5 * (hi - ranges[i][0]), f_hi), True
             ranges[i], full[i] = (lo, hi), (full[i][0] or lo == f_lo, full[i][1] or hi == f_hi)
         settled = k >= 2 and abs(history[-2] - history[-3]) <= 1e-2
@@ -608,15 +629,23 @@ def adaptive(energy, bounds, *, tol=1e-10, method="cubature"):
     Raises
     ------
     IntegrationError
-        When scipy reports that it did not converge, or its error estimate exceeds ``tol``;
-        the estimate is attached as ``.result``.
+        When scipy reports that it did not converge, or its error estimate exceeds ``tol``
+        (the estimate is attached as ``.result``); when ``cubature`` or ``tanhsinh`` lands on
+        an end where the energy is ``-inf``, or ``tanhsinh`` meets mass it cannot resolve next
+        to a finite non-zero end (Beta(1/2, 1/2) at 1: its own error estimate would miss a
+        5e-9 error there). ``nquad`` (QUADPACK's extrapolation) handles such ends.
+    TypeError
+        When called on autograd boxes (inside ``autograd.grad``).
 
     Math
     ----
     D1. For ``nquad`` and ``cubature`` the integrand is \(e^{-(E(x) - E_0)}\) with \(E_0\)
     the smallest energy on a coarse grid, and \(\log Z = \log \int e^{-(E - E_0)} + (-E_0)\),
     exact for any \(E_0\) and free of overflow for energies of size \(10^4\). ``tanhsinh``
-    works with \(-E\) directly (``log=True``).
+    works with \(-E\) directly (``log=True``), one axis inside the other; an inner integral
+    that did not converge is accepted only where it is below \(10^{-3}\)``tol`` of the largest
+    in its batch. Cost: ``nquad`` calls the energy one point at a time (seconds in 2-D,
+    hours in 3-D at ``tol=1e-10``); ``cubature`` and ``tanhsinh`` are vectorized.
 
     Examples
     --------
