@@ -15,7 +15,6 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import scipy.stats as st
-from scipy.special import gammaln
 
 __all__ = ["Check", "CHECKS", "run_checks", "format_table"]
 

@@ -13,7 +13,8 @@ Convention: \(p(x) = e^{-E(x)} / Z\); the lectures' \(f = -E\).
 """
 
 from .enumeration import enumerate_states
-from .quadrature import IntegrationError, QuadratureResult, adaptive, quadrature
+from .quadrature import IntegrationError, QuadratureResult, quadrature
+from .scipy_check import adaptive
 
 __all__ = ["QuadratureResult", "IntegrationError", "quadrature", "adaptive", "enumerate_states"]
 
