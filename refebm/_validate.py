@@ -29,6 +29,7 @@ __all__ = [
     "rng",
     "function",
     "energy_values",
+    "returned_values",
     "bounds",
     "tolerance",
     "same_shape",
@@ -235,14 +236,7 @@ def energy_values(name, values, n, *, allow_inf=True):
 
     ``+inf`` (outside the support) is allowed unless ``allow_inf`` is false.
     """
-    host = _host(values)
-    if host.shape != (n,):
-        raise ValueError(
-            f"`{name}` must return shape ({n},) for {n} points, got shape {host.shape}")
-    if host.dtype.kind not in "biuf":
-        raise TypeError(f"`{name}` must return real values, got dtype {host.dtype}")
-    if np.any(np.isnan(host)):
-        raise ValueError(f"`{name}` returned NaN at {int(np.isnan(host).sum())} of {n} points")
+    host = _returned_host(name, values, n)
     if np.any(host == -np.inf):
         raise ValueError(
             f"`{name}` returned -inf (an infinite density) at {int((host == -np.inf).sum())} "
@@ -293,3 +287,28 @@ def one_of(name, value, choices):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {show(value)}")
     return value
+
+
+def _returned_host(name, values, n):
+    """A NumPy view of what callable ``name`` returned for ``n`` points, checked to have shape
+    ``(n,)``, real dtype and no NaN."""
+    host = _host(values)
+    if host.shape != (n,):
+        raise ValueError(
+            f"`{name}` must return shape ({n},) for {n} points, got shape {host.shape}")
+    if host.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must return real values, got dtype {host.dtype}")
+    if np.any(np.isnan(host)):
+        raise ValueError(f"`{name}` returned NaN at {int(np.isnan(host).sum())} of {n} points")
+    return host
+
+
+def returned_values(name, values, n, *, allow_neg_inf=False, allow_pos_inf=False):
+    """What callable ``name`` returned for ``n`` points (a log density, a real function):
+    shape ``(n,)``, real, no NaN; ``-inf`` and ``+inf`` only where allowed."""
+    host = _returned_host(name, values, n)
+    if not allow_neg_inf and np.any(host == -np.inf):
+        raise ValueError(f"`{name}` returned -inf at {int((host == -np.inf).sum())} of {n} points")
+    if not allow_pos_inf and np.any(host == np.inf):
+        raise ValueError(f"`{name}` returned inf at {int((host == np.inf).sum())} of {n} points")
+    return values

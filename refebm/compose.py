@@ -16,8 +16,6 @@ callables given to them do.
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _validate as _v
 from ._backend import array_namespace, is_numpy_namespace, logsumexp, to_numpy
 
@@ -25,27 +23,6 @@ __all__ = ["product", "mixture", "square", "exponential", "absolute", "softplus"
 
 #: Below this value of f, log(softplus(f)) is computed as f - exp(f)/2 (error < exp(2 f)).
 _SOFTPLUS_TAIL = -30.0
-
-
-# ---------------------------------------------------------------------------------------------
-# checks of what the given callables return
-
-
-def _values_iv(name, values, n, *, allow_neg_inf=False, allow_pos_inf=False):
-    """``values`` returned by callable ``name`` for ``n`` points: shape ``(n,)``, real, no NaN."""
-    host = to_numpy(values)
-    if host.shape != (n,):
-        raise ValueError(
-            f"`{name}` must return shape ({n},) for {n} points, got shape {host.shape}")
-    if host.dtype.kind not in "biuf":
-        raise TypeError(f"`{name}` must return real values, got dtype {host.dtype}")
-    if np.any(np.isnan(host)):
-        raise ValueError(f"`{name}` returned NaN at {int(np.isnan(host).sum())} of {n} points")
-    if not allow_neg_inf and np.any(host == -np.inf):
-        raise ValueError(f"`{name}` returned -inf at {int((host == -np.inf).sum())} of {n} points")
-    if not allow_pos_inf and np.any(host == np.inf):
-        raise ValueError(f"`{name}` returned inf at {int((host == np.inf).sum())} of {n} points")
-    return values
 
 
 def _n_points(x):
@@ -113,8 +90,9 @@ def product(log_p_x, log_p_y_given_x, d_x):
                 f"got shape {to_numpy(z).shape}")
         n = _n_points(z)
         x, y = z[:, :d_x], z[:, d_x:]
-        lp_x = _values_iv("log_p_x", log_p_x(x), n, allow_neg_inf=True)
-        lp_y = _values_iv("log_p_y_given_x", log_p_y_given_x(y, x), n, allow_neg_inf=True)
+        lp_x = _v.returned_values("log_p_x", log_p_x(x), n, allow_neg_inf=True)
+        lp_y = _v.returned_values("log_p_y_given_x", log_p_y_given_x(y, x), n,
+                                  allow_neg_inf=True)
         return -lp_x - lp_y
 
     return energy
@@ -186,7 +164,7 @@ def mixture(weights, log_probs):
         n = _n_points(x)
         terms = []
         for k in keep:
-            lp = _values_iv(f"log_probs[{k}]", log_probs[k](x), n, allow_neg_inf=True)
+            lp = _v.returned_values(f"log_probs[{k}]", log_probs[k](x), n, allow_neg_inf=True)
             terms.append(xp.log(w[k]) + lp)
         return -logsumexp(xp.stack(terms, axis=0), axis=0, xp=xp)
 
@@ -197,9 +175,16 @@ def mixture(weights, log_probs):
 # D2: non-negative parametrizations g(f) of any real f, as energies E = -log g
 
 
-def _f_values(f, x):
-    x = _v.points("x", x)
-    return x, _values_iv("f", f(x), _n_points(x))
+def _energy_of_g(f, minus_log_g):
+    r"""The energy \(E(x) = -\log g(f(x))\), given ``minus_log_g(f_values, xp)``."""
+    _v.function("f", f)
+
+    def energy(x):
+        x = _v.points("x", x)
+        fx = _v.returned_values("f", f(x), _n_points(x))
+        return minus_log_g(fx, array_namespace(x, fx))
+
+    return energy
 
 
 def _minus_log_abs(f, xp, power):
@@ -231,13 +216,7 @@ def square(f):
     >>> energy(np.array([[2.0], [0.0]])).tolist() == [-np.log(4.0), np.inf]
     True
     """
-    _v.function("f", f)
-
-    def energy(x):
-        x, fx = _f_values(f, x)
-        return _minus_log_abs(fx, array_namespace(x, fx), 2.0)
-
-    return energy
+    return _energy_of_g(f, lambda fx, xp: _minus_log_abs(fx, xp, 2.0))
 
 
 def exponential(f):
@@ -259,13 +238,7 @@ def exponential(f):
     >>> exponential(lambda x: x[:, 0])(np.array([[1.5]])).tolist()
     [-1.5]
     """
-    _v.function("f", f)
-
-    def energy(x):
-        _, fx = _f_values(f, x)
-        return -fx
-
-    return energy
+    return _energy_of_g(f, lambda fx, xp: -fx)
 
 
 def absolute(f):
@@ -287,13 +260,7 @@ def absolute(f):
     >>> absolute(lambda x: x[:, 0])(np.array([[-np.e]])).tolist()
     [-1.0]
     """
-    _v.function("f", f)
-
-    def energy(x):
-        x, fx = _f_values(f, x)
-        return _minus_log_abs(fx, array_namespace(x, fx), 1.0)
-
-    return energy
+    return _energy_of_g(f, lambda fx, xp: _minus_log_abs(fx, xp, 1.0))
 
 
 def _log_softplus(f, xp):
@@ -334,10 +301,4 @@ def softplus(f):
     >>> energy(np.array([[-1e4]])).tolist()
     [10000.0]
     """
-    _v.function("f", f)
-
-    def energy(x):
-        x, fx = _f_values(f, x)
-        return -_log_softplus(fx, array_namespace(x, fx))
-
-    return energy
+    return _energy_of_g(f, lambda fx, xp: -_log_softplus(fx, xp))

@@ -54,12 +54,12 @@ def _energy_sum(energy, n):
     return total
 
 
-def _finite_result_iv(what, value):
+def _finite_result_iv(what, value, of="`energy`"):
+    """``value`` (a derivative ``what`` of ``of``) has no NaN or inf entry."""
     host = to_numpy(value)
     if not np.all(np.isfinite(host)):
         bad = int(np.sum(~np.isfinite(host)))
-        raise ValueError(
-            f"{what} is not finite at {bad} entries (NaN or inf derivative of `energy`)")
+        raise ValueError(f"{what} is not finite at {bad} entries (NaN or inf derivative of {of})")
     return value
 
 

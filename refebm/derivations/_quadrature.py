@@ -175,6 +175,15 @@ def hermite_nodes(d):
     return HERMITE_NODES.get(d, 8)
 
 
+def problem_rules(problem):
+    r"""The two rules of a :class:`~refebm.derivations.Problem`: Gauss-Legendre on the model's box
+    (integrals \(\int_\text{box} g\, dx\)) and Gauss-Hermite under the data (expectations
+    \(\mathbb E_{p_\text{data}}[g]\))."""
+    model, data = problem.model, problem.data
+    return (legendre_rule(model.bounds, model.nodes),
+            hermite_rule(data.mean, data.cov, hermite_nodes(model.dim)))
+
+
 def log_z_box(family, theta, rule):
     r"""\(\log Z(\theta) = \log \int_\text{box} e^{-E_\theta(x)} dx\) on ``rule``
     (differentiable in ``theta``)."""

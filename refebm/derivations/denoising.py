@@ -27,17 +27,20 @@ _NOISE_HERMITE_NODES = {1: 40, 2: 12}
 
 
 def _dsm_parts(problem, sigma):
+    r"""The checked ``problem`` and ``sigma``, the noisy density \(q_\sigma\) (its mass checked on
+    the box), the model's score and the Gauss-Legendre rule on the box."""
     problem = problem_iv(problem)
     sigma = float(_v.scalar("sigma", sigma, low=0.0, low_open=True))
     data, model = problem.data, problem.model
     noisy = data.noisy(sigma)
     check_data_mass(noisy, model.bounds, f"the noisy data density (sigma = {sigma:g})")
-    return problem, sigma, noisy
+    score = _diff.score(model.energy())
+    return problem, sigma, noisy, score, legendre_rule(model.bounds, model.nodes)
 
 
-def _dsm_objective(problem, sigma):
-    r"""\(\mathbb E_{x, z}[\tfrac12 \|s_\theta(x + \sigma z) + z / \sigma\|^2]\) by Gauss-Hermite
-    in \(x\) (under the data) and in \(z\), and the two rules' description."""
+def _dsm_nodes(problem):
+    r"""Nodes \(x_j, z_j\) and weights \(w_j\) of the tensor Gauss-Hermite rule for expectations
+    over \((x, z)\), \(x\) under the data and \(z \sim \mathcal N(0, I)\), and its description."""
     data, model = problem.data, problem.model
     d = model.dim
     gx = hermite_rule(data.mean, data.cov, _DSM_DATA_NODES.get(d, 8))
@@ -47,6 +50,12 @@ def _dsm_objective(problem, sigma):
     z = np.tile(gz.x, (nx, 1))
     w = np.repeat(gx.w, nz) * np.tile(gz.w, nx)
     return x, z, w, f"{gx.what} in x (data), {gz.what} in z"
+
+
+def _dsm_value(score, sigma, x, z, w):
+    r"""\(J_\text{DSM} = \mathbb E_{x, z}[\tfrac12 \|s_\theta(x + \sigma z) + z / \sigma\|^2]\) on
+    the nodes of :func:`_dsm_nodes`."""
+    return anp.dot(w, 0.5 * _sq(score(x + sigma * z) + z / sigma))
 
 
 def d16_denoising_score_matching(problem, sigma):
@@ -97,20 +106,17 @@ def d16_denoising_score_matching(problem, sigma):
     >>> evaluate_chain(d16_denoising_score_matching(problems()["logcosh-1d"], 0.5)).holds
     True
     """
-    problem, sigma, noisy = _dsm_parts(problem, sigma)
-    model = problem.model
-    d = model.dim
-    energy = model.energy()
-    score, trace = _diff.score(energy), _diff.hessian_trace(energy)
-    x, z, w, how_xz = _dsm_objective(problem, sigma)
-    rule = legendre_rule(model.bounds, model.nodes)
+    problem, sigma, noisy, score, rule = _dsm_parts(problem, sigma)
+    d = problem.model.dim
+    trace = _diff.hessian_trace(problem.model.energy())
+    x, z, w, how_xz = _dsm_nodes(problem)
     q = np.exp(noisy.log_density(rule.x))
     s_q = noisy.score(rule.x)
     s_t = score(rule.x)
     const_d = d / (2.0 * sigma ** 2)
 
     def dsm():
-        return anp.dot(w, 0.5 * _sq(score(x + sigma * z) + z / sigma))
+        return _dsm_value(score, sigma, x, z, w)
 
     def expanded():
         cross = anp.dot(w, anp.sum(z * score(x + sigma * z), axis=1)) / sigma
@@ -170,15 +176,11 @@ def dsm_without_constant(problem, sigma):
     >>> evaluate_chain(dsm_without_constant(problems()["logcosh-1d"], 0.5)).holds
     False
     """
-    problem, sigma, noisy = _dsm_parts(problem, sigma)
-    model = problem.model
-    score = _diff.score(model.energy())
-    x, z, w, how_xz = _dsm_objective(problem, sigma)
-    rule = legendre_rule(model.bounds, model.nodes)
+    problem, sigma, noisy, score, rule = _dsm_parts(problem, sigma)
+    x, z, w, how_xz = _dsm_nodes(problem)
     q = np.exp(noisy.log_density(rule.x))
     steps = (
-        Step(r"J_\mathrm{DSM}(\theta)",
-             lambda: anp.dot(w, 0.5 * _sq(score(x + sigma * z) + z / sigma)), how_xz),
+        Step(r"J_\mathrm{DSM}(\theta)", lambda: _dsm_value(score, sigma, x, z, w), how_xz),
         Step(r"D_F(q_\sigma \,\|\, p_\theta)",
              lambda: 0.5 * rule.integrate(q * _sq(noisy.score(rule.x) - score(rule.x))),
              "WRONG: the constant is missing"),
@@ -212,16 +214,11 @@ def dsm_against_clean_data(problem, sigma):
     >>> evaluate_chain(dsm_against_clean_data(problems()["logcosh-1d"], 0.5)).holds
     False
     """
-    problem, sigma, noisy = _dsm_parts(problem, sigma)
-    model = problem.model
-    d = model.dim
-    score = _diff.score(model.energy())
-    x, z, w, how_xz = _dsm_objective(problem, sigma)
-    rule = legendre_rule(model.bounds, model.nodes)
-    const = d / (2.0 * sigma ** 2) - 0.5 * noisy.mean_squared_score()
+    problem, sigma, noisy, score, rule = _dsm_parts(problem, sigma)
+    x, z, w, how_xz = _dsm_nodes(problem)
+    const = problem.model.dim / (2.0 * sigma ** 2) - 0.5 * noisy.mean_squared_score()
     steps = (
-        Step(r"J_\mathrm{DSM}(\theta)",
-             lambda: anp.dot(w, 0.5 * _sq(score(x + sigma * z) + z / sigma)), how_xz),
+        Step(r"J_\mathrm{DSM}(\theta)", lambda: _dsm_value(score, sigma, x, z, w), how_xz),
         Step(r"D_F(p_\mathrm{data} \,\|\, p_\theta) + C",
              lambda: _fisher_to_data(problem, rule) + const,
              "WRONG: the clean data density in place of q_sigma"),

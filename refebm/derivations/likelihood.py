@@ -17,13 +17,12 @@ from autograd.tracer import getval
 
 from ._chain import Chain, Step
 from ._quadrature import (
-    hermite_nodes,
+    legendre_rule,
     log_z_box,
     log_z_whole_space,
-    whole_space_what,
-    hermite_rule,
-    legendre_rule,
     param_jacobian,
+    problem_rules,
+    whole_space_what,
 )
 from .models import check_model_mass, energy_model_iv, points_iv, problem_iv
 
@@ -304,8 +303,7 @@ def d9_likelihood_is_kl(problem):
     data, model = problem.data, problem.model
     check_model_mass(model, "problem.model")
     family, theta = model.family, model.theta
-    rule = legendre_rule(model.bounds, model.nodes)
-    gh = hermite_rule(data.mean, data.cov, hermite_nodes(model.dim))
+    rule, gh = problem_rules(problem)
     log_z = log_z_box(family, theta, rule)
 
     def log_p_theta(x):

@@ -15,14 +15,7 @@ import numpy as np
 
 from .. import diff as _diff
 from ._chain import Chain, Step
-from ._quadrature import (
-    grad_x,
-    hermite_nodes,
-    hermite_rule,
-    hessian_diagonal,
-    legendre_rule,
-    log_z_box,
-)
+from ._quadrature import grad_x, hessian_diagonal, legendre_rule, log_z_box, problem_rules
 from .models import check_model_mass, energy_model_iv, points_iv, problem_iv
 
 __all__ = [
@@ -154,8 +147,7 @@ def d14_univariate_score_matching(problem):
     data, model = problem.data, problem.model
     energy = model.energy()
     score, slope = _diff.score(energy), _diff.hessian_trace(energy)  # s_theta, s_theta'
-    rule = legendre_rule(model.bounds, model.nodes)
-    gh = hermite_rule(data.mean, data.cov, hermite_nodes(1))
+    rule, gh = problem_rules(problem)
     x = rule.x
     p = np.exp(data.log_density(x))
     s_data = data.score(x)[:, 0]
@@ -322,8 +314,7 @@ def d15_multivariate_score_matching(problem):
     data, model = problem.data, problem.model
     energy = model.energy()
     score, trace = _diff.score(energy), _diff.hessian_trace(energy)
-    rule = legendre_rule(model.bounds, model.nodes)
-    gh = hermite_rule(data.mean, data.cov, hermite_nodes(model.dim))
+    rule, gh = problem_rules(problem)
     s_d, s_t = data.score(gh.x), score(gh.x)
     half_data = 0.5 * gh.integrate(_sq(s_d))
     const = 0.5 * data.mean_squared_score()
@@ -382,8 +373,7 @@ def garbled_score_matching(problem):
     problem = problem_iv(problem)
     data, model = problem.data, problem.model
     energy = model.energy()
-    rule = legendre_rule(model.bounds, model.nodes)
-    gh = hermite_rule(data.mean, data.cov, hermite_nodes(model.dim))
+    rule, gh = problem_rules(problem)
     const = 0.5 * data.mean_squared_score()
     steps = (
         Step(r"D_F(p_\mathrm{data} \,\|\, p_\theta)", lambda: _fisher_to_data(problem, rule),
@@ -427,8 +417,7 @@ def laplacian_sign_flipped(problem):
     problem = problem_iv(problem)
     data, model = problem.data, problem.model
     energy = model.energy()
-    rule = legendre_rule(model.bounds, model.nodes)
-    gh = hermite_rule(data.mean, data.cov, hermite_nodes(model.dim))
+    rule, gh = problem_rules(problem)
     const = 0.5 * data.mean_squared_score()
 
     def flipped():

@@ -38,7 +38,8 @@ __all__ = ["Exponential", "Gamma", "Beta", "Poisson", "Bernoulli"]
 
 
 class _Scalar(ExponentialFamily):
-    """The shared layout of the one-dimensional families."""
+    r"""The shared layout of the one-dimensional families: \(h = 1\) unless a family says
+    otherwise."""
 
     event_shape = (1,)
     _flat_ok = True
@@ -47,6 +48,9 @@ class _Scalar(ExponentialFamily):
     def _theta_iv(cls, theta, m):
         xp = array_namespace(theta)
         return v.real_array("theta", theta, xp=xp, shape=(m,)), xp
+
+    def _log_h(self, x):
+        return self._xp.zeros_like(x[:, 0])
 
 
 class Exponential(_Scalar):
@@ -102,9 +106,6 @@ class Exponential(_Scalar):
 
     def _stats(self, x):
         return x
-
-    def _log_h(self, x):
-        return self._xp.zeros_like(x[:, 0])
 
     def _A(self, theta):
         return -self._xp.log(-theta[0])
@@ -188,9 +189,6 @@ class Gamma(_Scalar):
 
     def _stats(self, x):
         return concat([self._xp.log(x), x], axis=1, xp=self._xp)
-
-    def _log_h(self, x):
-        return self._xp.zeros_like(x[:, 0])
 
     def _A(self, theta):
         k = theta[0] + 1.0
@@ -278,9 +276,6 @@ class Beta(_Scalar):
     def _stats(self, x):
         xp = self._xp
         return concat([xp.log(x), xp.log1p(-x)], axis=1, xp=xp)
-
-    def _log_h(self, x):
-        return self._xp.zeros_like(x[:, 0])
 
     def _A(self, theta):
         xp = self._xp
@@ -450,9 +445,6 @@ class Bernoulli(_Scalar):
 
     def _stats(self, x):
         return x
-
-    def _log_h(self, x):
-        return self._xp.zeros_like(x[:, 0])
 
     def _A(self, theta):
         return self._xp.logaddexp(0.0, theta[0])

@@ -87,6 +87,16 @@ def _log_density_grid(theta, m):
     return gx, gy, (-np.asarray(energy(pts)) - log_z).reshape(m, m)
 
 
+def _plane_frame(axes):
+    """The common frame of the plane panels: \\([-3.5, 3.5]^2\\), equal aspect, labelled axes."""
+    for ax in axes:
+        ax.set_xlim(-3.5, 3.5)
+        ax.set_ylim(-3.5, 3.5)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+
+
 def _show_log_density(ax, gx, gy, log_p):
     """Filled contours of \\(\\log p\\) on one fixed scale, -10 to 0 nats (values outside it
     drawn in the end colours), so that panels can be compared."""
@@ -157,12 +167,7 @@ def cd_training(out_dir, *, fast=False, rng=0):
         ax.set_title(f"D7, D20: iteration {i + 1}: log p_θ, {n_chains} chains")
         data_out[f"log_density_{i}"] = log_p
         data_out[f"chains_{i}"] = x
-    for ax in list(axes[0]) + list(axes[1, :2]):
-        ax.set_xlim(-3.5, 3.5)
-        ax.set_ylim(-3.5, 3.5)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x₁")
-        ax.set_ylabel("x₂")
+    _plane_frame(list(axes[0]) + list(axes[1, :2]))
     fig.colorbar(filled, ax=[axes[0, 2], axes[1, 1]], label="log p_θ(x), nats", shrink=0.6)
     ax = axes[1, 2]
     ax.plot(np.array(nll_at) + 1, nll, "o-", label="held-out NLL under p_θ (exact, quadrature)")
@@ -231,12 +236,7 @@ def short_run(out_dir, *, fast=False, rng=0):
         ax.scatter(kept[t][:, 0], kept[t][:, 1], s=3, color="C3")
         ax.set_title(f"D20: log p_θ and chains from noise, step {t}/{k}")
         data_out[f"chains_step_{t}"] = kept[t]
-    for ax in [axes[0, 0], *panels]:
-        ax.set_xlim(-3.5, 3.5)
-        ax.set_ylim(-3.5, 3.5)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x₁")
-        ax.set_ylabel("x₂")
+    _plane_frame([axes[0, 0], *panels])
     fig.colorbar(filled, ax=[axes[0, 2], axes[1, 1]], label="log p_θ(x), nats", shrink=0.6)
     ax = axes[1, 2]
     ax.plot(np.arange(1, n_iter + 1), surrogate, lw=0.8)

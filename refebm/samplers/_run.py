@@ -194,3 +194,11 @@ def draw_uniform(gen, n, xp):
     if is_numpy_namespace(xp):
         return u
     return xp.asarray(u)
+
+
+def draw_proposal_noise(gen, x):
+    """The draws of one Metropolis-Hastings step of the chains at ``x``, in this order: standard
+    normal noise of the shape of ``x``, then one Uniform(0, 1) per chain; and ``x``'s namespace."""
+    xp = array_namespace(x)
+    z = draw_normal(gen, x, xp)
+    return z, draw_uniform(gen, int(x.shape[0]), xp), xp

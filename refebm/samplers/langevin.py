@@ -29,7 +29,7 @@ from autograd import make_vjp
 
 from .. import _validate as _v
 from .._backend import array_namespace, is_numpy_namespace, to_numpy
-from ._run import Kernel, draw_normal, draw_uniform
+from ._run import Kernel, draw_normal, draw_proposal_noise
 from .mh import (_accept, _acceptance_probability, _energy_shape_iv, _noise_iv, _select,
                  _step_size_iv, _uniform_iv)
 
@@ -530,10 +530,7 @@ def mala_kernel(energy, step_size, score=None):
         return mala_init(x, energy, score)
 
     def step(state, rng):
-        x = state.x
-        xp = array_namespace(x)
-        z = draw_normal(rng, x, xp)
-        u = draw_uniform(rng, int(x.shape[0]), xp)
+        z, u, xp = draw_proposal_noise(rng, state.x)
         return _mala_update(state, both, step_size, noise_scale, z, u, xp)
 
     return Kernel(init, step, True, "mala")

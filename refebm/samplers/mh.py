@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _validate as _v
 from .._backend import array_namespace, is_numpy_namespace, to_numpy
-from ._run import Kernel, draw_normal, draw_uniform
+from ._run import Kernel, draw_proposal_noise
 
 __all__ = [
     "MHState",
@@ -386,10 +386,7 @@ def mh_kernel(energy, step_size):
         return mh_init(x, energy)
 
     def step(state, rng):
-        x = state.x
-        xp = array_namespace(x)
-        z = draw_normal(rng, x, xp)
-        u = draw_uniform(rng, int(x.shape[0]), xp)
+        z, u, xp = draw_proposal_noise(rng, state.x)
         return _rw_update(state, energy, z, u, step_size, xp)
 
     return Kernel(init, step, True, "rwmh")
@@ -430,10 +427,7 @@ def mh_general_kernel(energy, propose, proposal_log_prob):
         return mh_init(x, energy)
 
     def step(state, rng):
-        x = state.x
-        xp = array_namespace(x)
-        z = draw_normal(rng, x, xp)
-        u = draw_uniform(rng, int(x.shape[0]), xp)
+        z, u, xp = draw_proposal_noise(rng, state.x)
         return _general_update(state, energy, propose, proposal_log_prob, z, u, xp)
 
     return Kernel(init, step, True, "mh")

@@ -13,6 +13,7 @@ from autograd.tracer import getval
 
 from ... import _validate as _v
 from ..._backend import array_namespace, is_numpy_namespace, to_numpy
+from ...diff import _energy_sum, _finite_result_iv
 from ...energies import MLPEnergy, NoiseConditionalMLP, ScoreAndLaplacian
 
 _REDUCTIONS = ("mean", "none")
@@ -40,20 +41,7 @@ def _reduction_iv(reduction):
 
 
 def _finite(what, value):
-    host = to_numpy(value)
-    if not np.all(np.isfinite(host)):
-        raise ValueError(
-            f"{what} is not finite at {int(np.sum(~np.isfinite(host)))} entries "
-            "(NaN or inf derivative of the model)")
-    return value
-
-
-def _energy_total(energy, n):
-    def total(x):
-        e = energy(x)
-        _v.energy_values("energy", e, n, allow_inf=False)
-        return anp.sum(e)
-    return total
+    return _finite_result_iv(what, value, of="the model")
 
 
 def _one_pass(energy):
@@ -78,7 +66,7 @@ def _autograd_score_and_laplacian(energy, x):
     """
     n, d = np.shape(getval(x))
     stacked = anp.concatenate([x] * d, axis=0) if d > 1 else x  # row k n + i is x_i
-    grad_e = autograd.grad(_energy_total(energy, n * d))
+    grad_e = autograd.grad(_energy_sum(energy, n * d))
     vjp, g = autograd.make_vjp(grad_e)(stacked)
     directions = np.repeat(np.eye(d), n, axis=0)  # row k n + i is e_k
     hess_rows = vjp(directions)  # row k n + i is H_E(x_i) e_k
@@ -126,12 +114,12 @@ def _model_score(energy, score, *, conditional=False):
         def from_energy(x, sigma):
             _numpy_only(array_namespace(x), "the score of a free-form energy")
             n = np.shape(getval(x))[0]
-            return -autograd.grad(_energy_total(lambda y: energy(y, sigma), n))(x)
+            return -autograd.grad(_energy_sum(lambda y: energy(y, sigma), n))(x)
     else:
         def from_energy(x):
             _numpy_only(array_namespace(x), "the score of a free-form energy")
             n = np.shape(getval(x))[0]
-            return -autograd.grad(_energy_total(energy, n))(x)
+            return -autograd.grad(_energy_sum(energy, n))(x)
     return from_energy, "energy"
 
 

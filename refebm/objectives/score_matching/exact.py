@@ -15,7 +15,7 @@ from ... import _validate as _v
 from ..._backend import array_namespace
 from .. import _quadrature as _q
 from ._common import (
-    _energy_total,
+    _energy_sum,
     _finite,
     _model_score,
     _numpy_only,
@@ -156,7 +156,7 @@ def sliced_score_matching_loss(energy, x, v, *, variance_reduced=False, reductio
     m = np.shape(getval(v))[0] if np.ndim(getval(v)) == 3 else 1
     stacked = anp.concatenate([x] * m, axis=0) if m > 1 else x  # row j n + i is x_i
     v_flat = anp.reshape(v, (m * n, d))
-    grad_e = autograd.grad(_energy_total(energy, m * n))
+    grad_e = autograd.grad(_energy_sum(energy, m * n))
     vjp, g = autograd.make_vjp(grad_e)(stacked)
     hess_e_v = vjp(v_flat)  # (grad^2 E) v, row by row
     quad = -anp.sum(hess_e_v * v_flat, axis=1)  # v^T H v with H = grad^2 log p
