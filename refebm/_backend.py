@@ -107,7 +107,10 @@ def logsumexp(a, axis=None, xp=None):
         return _ag_logsumexp(a, axis=axis)
     m = xp.max(a, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    out = xp.log(xp.sum(xp.exp(a - m), axis=axis, keepdims=True)) + m
+    total = xp.sum(xp.exp(a - m), axis=axis, keepdims=True)
+    tiny = xp.finfo(total.dtype).tiny
+    # An all -inf slice sums to 0: its log is -inf, taken without a divide-by-zero warning.
+    out = xp.where(total > 0, xp.log(xp.maximum(total, tiny)), -xp.inf) + m
     if axis is None:
         return xp.reshape(out, ())
     return xp.squeeze(out, axis=axis)
