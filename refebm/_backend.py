@@ -108,7 +108,7 @@ def logsumexp(a, axis=None, xp=None):
     m = xp.max(a, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     total = xp.sum(xp.exp(a - m), axis=axis, keepdims=True)
-    tiny = xp.finfo(total.dtype).tiny
+    tiny = xp.finfo(total.dtype).smallest_normal
     # An all -inf slice sums to 0: its log is -inf, taken without a divide-by-zero warning.
     out = xp.where(total > 0, xp.log(xp.maximum(total, tiny)), -xp.inf) + m
     if axis is None:
