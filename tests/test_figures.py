@@ -7,6 +7,7 @@ statistical one), so no false-failure rate applies.
 
 import inspect
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -180,7 +181,11 @@ def test_figure_function_bad_arguments(tmp_path):
 
 
 def test_making_a_figure_does_not_import_pyplot(tmp_path):
-    if "matplotlib.pyplot" in sys.modules:
-        pytest.skip("another test in this process imported matplotlib.pyplot already")
-    FIGURES["score_field"].func(tmp_path, fast=True)
-    assert "matplotlib.pyplot" not in sys.modules
+    # In a fresh interpreter, so that no other test's imports can hide or fake the result.
+    code = (
+        "import sys\n"
+        "from refebm.figures import FIGURES\n"
+        f"FIGURES['score_field'].func({str(tmp_path)!r}, fast=True)\n"
+        "sys.exit(1 if 'matplotlib.pyplot' in sys.modules else 0)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from refebm import discrete
 from refebm.samplers import (GibbsState, ising_gibbs_kernel, ising_gibbs_step, rbm_gibbs_kernel,
                              rbm_gibbs_step, sample)
 
@@ -96,7 +97,6 @@ def _holding_uniforms(s, i, J, h, p):
 
 
 def test_ising_conditional_matches_refebm_discrete():
-    discrete = pytest.importorskip("refebm.discrete")
     J, h = ising_params(5)
     model = discrete.Ising(J, h)
     s = spin_states(5)
