@@ -7,7 +7,12 @@ MLP with two hidden layers of 64 tanh units, a batch of 256 points, d = 2, 10, 5
 Implementations (the last two only when installed; neither is a dependency of refebm):
 
 - ``refebm-generic``: :func:`refebm.objectives.score_matching_loss` on a plain autograd function
-  (exact Hessian trace by autograd, all d second derivatives in one reverse-over-reverse pass);
+  (exact Hessian trace by autograd: E and grad_x E traced once, then one reverse-over-reverse
+  pass per dimension);
+- ``refebm-generic-tanh-y``: the same generic path on the same MLP written with a tanh primitive
+  whose derivative is ``1 - tanh^2`` (as in PyTorch); autograd's own ``tanh`` derivative,
+  ``1 / cosh^2``, recomputes ``cosh`` and ``sinh`` at every derivative order, and the difference
+  between the two lines is the cost of that rule;
 - ``refebm-mlp``: the same loss on :class:`refebm.energies.MLPEnergy` (one-pass forward-mode
   Laplacian, differentiated by autograd);
 - ``torch-loop``: PyTorch CPU, ``torch.autograd.grad(..., create_graph=True)`` once per
@@ -16,7 +21,9 @@ Implementations (the last two only when installed; neither is a dependency of re
   ``jax.jacfwd(jax.grad(.))`` per point (vmapped).
 
 Every implementation gets the same weights and data, and the loss values are checked equal
-(relative 1e-8) before anything is timed. Run: ``python benchmarks/bench_objectives.py``.
+(relative 1e-8) before anything is timed. The implementations are timed interleaved (each once
+per round) so that a noisy, shared machine slows them alike. Run:
+``python benchmarks/bench_objectives.py``.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import time  # noqa: E402
 import autograd  # noqa: E402
 import autograd.numpy as anp  # noqa: E402
 import numpy as np  # noqa: E402
+from autograd.extend import defvjp, primitive  # noqa: E402
 
 from refebm.energies import MLPEnergy, random_mlp_weights  # noqa: E402
 from refebm.objectives import score_matching_loss  # noqa: E402
@@ -51,11 +59,19 @@ HIDDEN = (64, 64)
 BATCH = 256
 
 
-def _plain_energy(weights):
+@primitive
+def _tanh_y(a):
+    return np.tanh(a)
+
+
+defvjp(_tanh_y, lambda y, a: lambda g: g * (1.0 - y * y))  # d tanh(a) / da = 1 - tanh(a)^2
+
+
+def _plain_energy(weights, tanh=anp.tanh):
     def energy(x):
         h = x
         for w, b in weights[:-1]:
-            h = anp.tanh(h @ w + b)
+            h = tanh(h @ w + b)
         w, b = weights[-1]
         return (h @ w + b)[:, 0]
     return energy
@@ -63,6 +79,11 @@ def _plain_energy(weights):
 
 def refebm_generic(weights, x):
     f = autograd.value_and_grad(lambda w: score_matching_loss(_plain_energy(w), x))
+    return lambda: f(weights)[0]
+
+
+def refebm_generic_tanh_y(weights, x):
+    f = autograd.value_and_grad(lambda w: score_matching_loss(_plain_energy(w, _tanh_y), x))
     return lambda: f(weights)[0]
 
 
@@ -134,7 +155,8 @@ def jax_jit(weights, x):
 
 
 def _available():
-    impls = {"refebm-generic": refebm_generic, "refebm-mlp": refebm_mlp}
+    impls = {"refebm-generic": refebm_generic, "refebm-generic-tanh-y": refebm_generic_tanh_y,
+             "refebm-mlp": refebm_mlp}
     try:
         import torch  # noqa: F401
 
@@ -150,15 +172,18 @@ def _available():
     return impls
 
 
-def _time(run, repeats, budget_s):
-    run()  # warm-up (and JIT compilation)
-    times = []
+def _time(runs, repeats, budget_s):
+    """Milliseconds per call of every run, interleaved: one call of each per round."""
+    for run in runs.values():
+        run()  # warm-up (and JIT compilation)
+    times = {name: [] for name in runs}
     start = time.perf_counter()
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        times.append(1e3 * (time.perf_counter() - t0))
-        if time.perf_counter() - start > budget_s and len(times) >= 3:
+    for i in range(repeats):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            times[name].append(1e3 * (time.perf_counter() - t0))
+        if time.perf_counter() - start > budget_s * len(runs) and i >= 2:
             break
     return times
 
@@ -196,8 +221,8 @@ def main(argv=None):
         for name, value in values.items():
             if abs(value - ref) > 1e-8 * max(1.0, abs(ref)):
                 sys.exit(f"{name} gives loss {value!r}, refebm-mlp {ref!r} (d = {d})")
-        for name, run in runs.items():
-            times = _time(run, args.repeats, args.budget)
+        all_times = _time(runs, args.repeats, args.budget)
+        for name, times in all_times.items():
             print(json.dumps({
                 "benchmark": "score_matching_loss_and_weight_gradient", "impl": name, "d": d,
                 "batch": BATCH, "hidden": list(HIDDEN), "activation": "tanh",

@@ -694,7 +694,7 @@ def test_bad_input_exact_and_sliced():
         score_matching_loss(_e, np.array([[np.nan, 0.0]]))
     with pytest.raises(ValueError, match="`x` must not be empty"):
         score_matching_loss(_e, np.zeros((0, 2)))
-    with pytest.raises(ValueError, match=r"`energy` must return shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"`energy` must return shape \(3,\) for 3 points"):
         score_matching_loss(lambda y: anp.sum(y), x)
     with pytest.raises(ValueError, match="`energy` returned NaN"):
         score_matching_loss(lambda y: anp.sum(y, axis=1) * np.nan, x)

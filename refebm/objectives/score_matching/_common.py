@@ -7,7 +7,6 @@ Convention: \(p = e^{-E}/Z\) (the lectures' \(f = -E\)); scores are \(\nabla_x \
 from __future__ import annotations
 
 import autograd
-import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
@@ -59,19 +58,22 @@ def _one_pass(energy):
 def _autograd_score_and_laplacian(energy, x):
     r"""Score and \(\operatorname{tr} \nabla_x^2 \log p\) of a per-point energy by autograd.
 
-    All \(d\) diagonal Hessian entries come from ONE reverse-over-reverse pass: the batch is
-    stacked \(d\) times (copy \(k\) for direction \(e_k\)), \(g = \nabla_x E\) is taken for the
-    whole stack, and the vector-Jacobian product of \(g\) with the stacked unit vectors gives
-    row \(H_E(x_i) e_k\) for copy \(k\); its \(k\)-th entry is \(\partial_k^2 E(x_i)\).
+    With \(g(x) = \nabla_x E(x)\) (batch of gradients, shape (n, d)), the vector-Jacobian
+    product of \(g\) with the cotangent \(e_k\) in every row is row \(i \mapsto H_E(x_i)
+    e_k\), whose \(k\)-th entry is \(\partial_k^2 E(x_i)\); the Laplacian is the sum over
+    \(k\). ``make_vjp`` traces \(E\) and \(g\) once, and its VJP is applied \(d\) times,
+    so only the second-order reverse pass is repeated per dimension (as in a
+    ``create_graph=True`` loop over dimensions). The whole computation stays traceable, so
+    parameters closed over by ``energy`` can be differentiated through it.
     """
     n, d = np.shape(getval(x))
-    stacked = anp.concatenate([x] * d, axis=0) if d > 1 else x  # row k n + i is x_i
-    grad_e = autograd.grad(_energy_sum(energy, n * d))
-    vjp, g = autograd.make_vjp(grad_e)(stacked)
-    directions = np.repeat(np.eye(d), n, axis=0)  # row k n + i is e_k
-    hess_rows = vjp(directions)  # row k n + i is H_E(x_i) e_k
-    diag = anp.reshape(anp.sum(hess_rows * directions, axis=1), (d, n))
-    return ScoreAndLaplacian(-g[:n], -anp.sum(diag, axis=0))
+    vjp, g = autograd.make_vjp(autograd.grad(_energy_sum(energy, n)))(x)
+    lap_e = 0.0
+    for k in range(d):
+        e_k = np.zeros((n, d))
+        e_k[:, k] = 1.0
+        lap_e = lap_e + vjp(e_k)[:, k]  # d_k^2 E at every point
+    return ScoreAndLaplacian(-g, -lap_e)
 
 
 def _score_and_laplacian(energy, x, xp):

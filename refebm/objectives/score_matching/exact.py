@@ -41,8 +41,9 @@ def score_matching_loss(energy, x, *, reduction="mean"):
         ``energy(x) -> (n,)``, per-point and twice differentiable in ``x``. An
         :class:`~refebm.energies.MLPEnergy` (or the ``energy`` method of an object with a
         ``score_and_laplacian`` method) uses its one-pass forward-mode Laplacian and runs on any
-        backend; any other energy uses autograd (NumPy only) with all \(d\) second derivatives
-        in one reverse-over-reverse pass over the batch stacked \(d\) times.
+        backend; any other energy uses autograd (NumPy only): one trace of \(E\) and
+        \(\nabla_x E\), then one reverse-over-reverse pass per dimension for
+        \(\partial_k^2 E\).
     x : array, shape (n, d)
         Data.
     reduction : {"mean", "none"}
