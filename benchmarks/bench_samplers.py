@@ -7,6 +7,18 @@ per second (``n_chains * n_steps / seconds``) and the mean acceptance rate, for
 - n_chains = 1, 1000, 10000 (``--quick``: 1, 1000), all chains advanced together;
 - n_steps = 1000 (``--quick``: 100), keeping only the last state.
 
+``--chains 10000`` runs one chain count only; ``--repeats R`` times every implementation R times,
+interleaved (all implementations once, then all again, ...) so that a noisy, shared machine
+slows them alike, and prints the median time with the range of the R rates; ``--targets`` and
+``--steps`` pick targets and the number of steps.
+
+``--keep-freed-memory`` asks glibc's malloc (``mallopt``) to keep freed memory in the process
+instead of returning it to the system. NumPy allocates a fresh array for every temporary, and at
+10000 chains x d = 50 each is 4 MB; with glibc's defaults such blocks are often handed back to
+the system when freed and page-faulted in again on the next step, which on some machines costs
+more than the arithmetic. XLA reuses its buffers, so this levels the field; it changes no result.
+Without the flag the process runs with the system's defaults.
+
 Implementations:
 
 - ``refebm-analytic``: :func:`refebm.samplers.mala_kernel` with the closed-form score, and
@@ -148,6 +160,18 @@ def time_blackjax(target, sampler, x0, n_steps):
     return seconds, float(out[1])
 
 
+def keep_freed_memory():
+    """Raise glibc's mmap and trim thresholds (32 MB, 1 GB); False where that is not glibc."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)
+                and libc.mallopt(m_trim_threshold, 2**30))
+
+
 def have_blackjax():
     try:
         import blackjax  # noqa: F401
@@ -161,18 +185,30 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 steps; 1 and 1000 chains")
     parser.add_argument("--no-blackjax", action="store_true")
+    parser.add_argument("--chains", type=int, nargs="+", help="chain counts to run")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="interleaved repeats per implementation; the median is reported")
+    parser.add_argument("--targets", nargs="+", help="target names (gaussian-d2, ...)")
+    parser.add_argument("--steps", type=int, help="steps per chain (default 1000; --quick 100)")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="glibc malloc keeps freed memory (see the module docstring)")
     args = parser.parse_args(argv)
-    n_steps = 100 if args.quick else 1000
+    kept = keep_freed_memory() if args.keep_freed_memory else False
+    n_steps = args.steps or (100 if args.quick else 1000)
     chain_counts = (1, 1000) if args.quick else (1, 1000, 10000)
+    if args.chains:
+        chain_counts = tuple(args.chains)
     use_bj = have_blackjax() and not args.no_blackjax
     meta = dict(python=platform.python_version(), numpy=np.__version__, threads=THREADS,
-                machine=platform.machine(), n_steps=n_steps)
+                machine=platform.machine(), n_steps=n_steps, keep_freed_memory=kept)
     if use_bj:
         import blackjax
         import jax
         meta.update(jax=jax.__version__, blackjax=blackjax.__version__)
     print(json.dumps(dict(meta=meta)), flush=True)
     targets = [gaussian_target(2), gaussian_target(50), mixture_target()]
+    if args.targets:
+        targets = [t for t in targets if t["name"] in args.targets]
     for target in targets:
         for n_chains in chain_counts:
             x0 = np.random.default_rng(0).normal(size=(n_chains, target["d"]))
@@ -190,13 +226,21 @@ def main(argv=None):
             if use_bj:
                 runs += [("blackjax", "mala", lambda: time_blackjax(target, "mala", x0, n_steps)),
                          ("blackjax", "rwmh", lambda: time_blackjax(target, "rwmh", x0, n_steps))]
-            for impl, sampler, run in runs:
-                seconds, acc = run()
-                print(json.dumps(dict(impl=impl, sampler=sampler, target=target["name"],
-                                      n_chains=n_chains, n_steps=n_steps,
-                                      seconds=round(seconds, 4),
-                                      chain_steps_per_s=round(n_chains * n_steps / seconds, 1),
-                                      acceptance=round(acc, 3))), flush=True)
+            times = [[] for _ in runs]
+            for _ in range(args.repeats):      # interleaved: every implementation once per round
+                for j, (_, _, run) in enumerate(runs):
+                    times[j].append(run())
+            for (impl, sampler, _), results in zip(runs, times):
+                seconds = float(np.median([s for s, _ in results]))
+                rates = [n_chains * n_steps / s for s, _ in results]
+                line = dict(impl=impl, sampler=sampler, target=target["name"], n_chains=n_chains,
+                            n_steps=n_steps, seconds=round(seconds, 4),
+                            chain_steps_per_s=round(n_chains * n_steps / seconds, 1),
+                            acceptance=round(results[0][1], 3))
+                if args.repeats > 1:
+                    line.update(repeats=args.repeats, rate_min=round(min(rates), 1),
+                                rate_max=round(max(rates), 1))
+                print(json.dumps(line), flush=True)
     return 0
 
 

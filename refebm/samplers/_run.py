@@ -159,8 +159,9 @@ def sample(kernel, x0, n_steps, rng, *, thin=1, keep="all", callback=None, progr
             if accepted is None:
                 has_acceptance = False
             else:
-                a = to_numpy(accepted).astype(np.float64)
-                step_rate[t - 1] = a.mean()
+                a = to_numpy(accepted)
+                n_acc = np.count_nonzero(a) if a.dtype == np.bool_ else a.sum(dtype=np.float64)
+                step_rate[t - 1] = n_acc / a.size
                 chain_accepted += a
         if t % thin == 0:
             if keep == "all":

@@ -101,7 +101,8 @@ def log_acceptance_to_probability(log_ratio, xp=None):
 
 def _acceptance_probability(log_ratio, xp):
     if is_numpy_namespace(xp):
-        prob = np.exp(np.minimum(log_ratio, 0.0))
+        prob = np.minimum(log_ratio, 0.0)
+        np.exp(prob, out=prob)
         prob[np.isnan(prob)] = 0.0          # a fresh array: NaN ratios are rejections
         return prob
     negative = log_ratio < 0
@@ -135,9 +136,20 @@ def _accept(log_ratio, uniform, xp):
     return xp.log(uniform) < log_ratio
 
 
+def _rows(a):
+    """A C-contiguous NumPy array ``(n, ...)`` viewed as ``n`` opaque records, one per row, or
+    None. Choosing whole rows then copies each row as one block, not element by element."""
+    if type(a) is not np.ndarray or a.ndim < 2 or a.size == 0 or not a.flags.c_contiguous:
+        return None
+    return a.reshape(a.shape[0], -1).view(np.dtype((np.void, a.itemsize * a[0].size)))[:, 0]
+
+
 def _select(is_accepted, new, old, xp):
     """Row-wise choice: ``new`` where accepted, else ``old`` (any trailing shape)."""
     if is_numpy_namespace(xp):
+        rows_new, rows_old = _rows(new), _rows(old)
+        if rows_new is not None and rows_old is not None and new.dtype == old.dtype:
+            return np.where(is_accepted, rows_new, rows_old).view(new.dtype).reshape(new.shape)
         return np.where(is_accepted.reshape(is_accepted.shape + (1,) * (new.ndim - 1)), new, old)
     cond = is_accepted
     for _ in range(len(new.shape) - 1):
