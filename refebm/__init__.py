@@ -5,7 +5,8 @@ Convention: p(x) = exp(-E(x)) / Z. An energy maps points of shape ``(n, d)`` to 
 
 The submodules are the public API: ``refebm.families``, ``refebm.discrete``,
 ``refebm.partition``, ``refebm.compose``, ``refebm.ratio``, ``refebm.diff``, ``refebm.samplers``,
-``refebm.diagnostics``, ``refebm.energies``, ``refebm.objectives``, ``refebm.train``.
+``refebm.diagnostics``, ``refebm.energies``, ``refebm.objectives``, ``refebm.train``,
+``refebm.generation``, ``refebm.derivations``, ``refebm.figures``.
 """
 
 import importlib
@@ -16,7 +17,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "families", "discrete", "partition", "compose", "ratio", "diff", "samplers",
-    "diagnostics", "energies", "objectives", "train", "derivations", "figures", "report",
+    "diagnostics", "energies", "objectives", "train", "generation", "derivations", "figures",
+    "report",
 )
 
 __all__ = ["array_namespace", "get_backend", "set_backend", *_SUBMODULES]

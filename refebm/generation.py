@@ -73,8 +73,9 @@ class NCSNResult(NamedTuple):
     model : NoiseConditionalMLP
         The trained network; ``model.score(x, sigma)`` is \\(s_\\theta(x, \\sigma)\\), and
         ``model.layers`` its weights as ``(W, b)`` pairs.
-    losses : ndarray, shape (steps,)
-        The minibatch loss :func:`ncsn_loss` at the start of each step.
+    losses : ndarray, shape (S,)
+        The minibatch loss :func:`ncsn_loss` at the start of each of the \\(S\\) steps (all
+        stages, in order).
     sigmas : ndarray, shape (L,)
         The noise levels it was trained for, decreasing.
     """
@@ -140,6 +141,21 @@ def _flag_iv(name, value):
     return bool(value)
 
 
+def _stages_iv(steps, step_size):
+    """``steps`` and ``step_size`` as a list of ``(int, float)`` stages of equal length."""
+    steps_seq = list(steps) if isinstance(steps, (list, tuple)) else [steps]
+    rate_seq = list(step_size) if isinstance(step_size, (list, tuple)) else [step_size]
+    if not steps_seq:
+        raise ValueError(f"`steps` must not be empty, got {_v.show(steps)}")
+    if len(steps_seq) != len(rate_seq):
+        raise ValueError(
+            f"`step_size` must have one entry per stage of `steps` ({len(steps_seq)}), got "
+            f"{len(rate_seq)}")
+    return [(_v.integer("steps", a, minimum=1),
+             float(_v.scalar("step_size", b, low=0.0, low_open=True)))
+            for a, b in zip(steps_seq, rate_seq)]
+
+
 def _labels_iv(labels, m):
     """Integer labels ``(m,)`` with values ``0..K-1``; returns them and ``K``."""
     host = to_numpy(getval(labels))
@@ -197,15 +213,29 @@ def geometric_sigmas(data, n_levels, *, sigma_min=0.05):
     x = np.asarray(to_numpy(_numpy_points("data", data)), dtype=np.float64)
     n_levels = _v.integer("n_levels", n_levels, minimum=2)
     sigma_min = float(_v.scalar("sigma_min", sigma_min, low=0.0, low_open=True))
-    diameter = 0.0
-    for start in range(0, x.shape[0], 1024):  # exact, in blocks of 1024 rows
-        block = x[start:start + 1024]
-        sq = np.sum((block[:, None, :] - x[None, :, :]) ** 2, axis=2)
-        diameter = max(diameter, float(np.sqrt(np.max(sq))))
+    diameter = _diameter(x)
     if not diameter > sigma_min:
         raise ValueError(
             f"`sigma_min` must be below the diameter of `data` ({diameter!r}), got {sigma_min!r}")
     return diameter * (sigma_min / diameter) ** (np.arange(n_levels) / (n_levels - 1.0))
+
+
+def _diameter(x, block=512):
+    r"""\(\max_{j,k} \|x_j - x_k\|\), exactly: squared distances by the Gram identity
+    \(\|a\|^2 + \|b\|^2 - 2 a \cdot b\) in blocks of rows, then every pair within a relative
+    \(10^{-8}\) of a block's largest recomputed as \(\|a - b\|\) directly (the Gram identity
+    loses digits to cancellation; the recomputation does not)."""
+    x = x - np.mean(x, axis=0)
+    norms = np.sum(x * x, axis=1)
+    best = 0.0
+    for start in range(0, x.shape[0], block):
+        rows = x[start:start + block]
+        sq = norms[start:start + block, None] + norms[None, :] - 2.0 * (rows @ x.T)
+        top = np.max(sq)
+        i, j = np.nonzero(sq >= top - 1e-8 * max(top, 1e-300))
+        exact = np.sqrt(np.sum((rows[i] - x[j]) ** 2, axis=1))
+        best = max(best, float(np.max(exact)))
+    return best
 
 
 def ncsn_loss(score, x, sigmas, levels, noise):
@@ -279,8 +309,8 @@ def ncsn_loss(score, x, sigmas, levels, noise):
     return anp.mean(0.5 * anp.sum(r * r, axis=1))
 
 
-def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=1000, batch_size=256,
-               step_size=1e-2, rng=None, progress=False):
+def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000),
+               step_size=(1e-2, 1e-3), batch_size=None, rng=None, progress=False):
     r"""Train a noise-conditional score network on ``data`` (NCSN, D18).
 
     Parameters
@@ -296,12 +326,15 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=1000, batch
     activation : {"swish", "softplus", "tanh"}
         Swish (the default) grows linearly for large inputs, as the noisy scores do far out
         at the large levels; tanh saturates there.
-    steps : int >= 1
-        Adam steps (:func:`refebm.train.fit`).
-    batch_size : int, 1 <= batch_size <= N
-        Points per step; each gets its own level and noise.
-    step_size : float > 0
-        Adam's learning rate.
+    steps : int >= 1, or sequence of them
+        Adam steps (:func:`refebm.train.fit`), one entry per stage.
+    step_size : float > 0, or sequence of them
+        Adam's learning rate for each stage (the same length as ``steps``). Adam restarts at
+        each stage. The default, 3000 steps at 1e-2 then 1000 at 1e-3, is a piecewise-constant
+        decay: the small levels' scores are learned only once the rate drops, because their
+        terms in the loss are small beside its noise (D16).
+    batch_size : int, 1 <= batch_size <= N, optional
+        Points per step, each with its own level and noise; default ``min(256, N)``.
     rng : numpy.random.Generator or int
         The only source of randomness. In order: the initial weights (Glorot normal,
         :func:`refebm.energies.random_mlp_weights`), then per step the minibatch permutation
@@ -328,9 +361,10 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=1000, batch
     >>> import numpy as np
     >>> from refebm.generation import train_ncsn
     >>> data = np.random.default_rng(0).normal(size=(64, 2))
-    >>> res = train_ncsn(data, np.array([2.0, 0.5]), hidden=8, steps=3, batch_size=16, rng=0)
+    >>> res = train_ncsn(data, np.array([2.0, 0.5]), hidden=8, steps=(3, 2),
+    ...                  step_size=(1e-2, 1e-3), batch_size=16, rng=0)
     >>> res.losses.shape, res.model.score(data[:4], 0.5).shape
-    ((3,), (4, 2))
+    ((5,), (4, 2))
     """
     x = np.asarray(to_numpy(_numpy_points("data", data)), dtype=np.float64)
     n, d = x.shape
@@ -339,9 +373,9 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=1000, batch
     if not isinstance(activation, str):
         raise TypeError(f"`activation` must be a string, got {_v.show(activation)}")
     _v.one_of("activation", activation, ("swish", "softplus", "tanh"))
-    steps = _v.integer("steps", steps, minimum=1)
-    batch_size = _v.integer("batch_size", batch_size, minimum=1, maximum=n)
-    step_size = float(_v.scalar("step_size", step_size, low=0.0, low_open=True))
+    stages = _stages_iv(steps, step_size)
+    batch_size = min(256, n) if batch_size is None else _v.integer(
+        "batch_size", batch_size, minimum=1, maximum=n)
     progress = _flag_iv("progress", progress)
     gen = _v.rng(rng)
     n_levels = sig.size
@@ -353,9 +387,14 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=1000, batch
         model = NoiseConditionalMLP(theta, activation=activation)
         return ncsn_loss(model.score, batch, sig, levels, z)
 
-    res = fit(loss, theta0, x, optimizer="adam", steps=steps, step_size=step_size, rng=gen,
-              progress=progress, batch_size=batch_size)
-    return NCSNResult(NoiseConditionalMLP(res.theta, activation=activation), res.losses, sig)
+    theta, losses = theta0, []
+    for n_steps, rate in stages:
+        res = fit(loss, theta, x, optimizer="adam", steps=n_steps, step_size=rate, rng=gen,
+                  progress=progress, batch_size=batch_size)
+        theta = res.theta
+        losses.append(res.losses)
+    return NCSNResult(NoiseConditionalMLP(theta, activation=activation),
+                      np.concatenate(losses), sig)
 
 
 def noisy_mixture_score(mixture):
@@ -458,7 +497,7 @@ def mode_weights(samples, centers, labels=None):
     n = int(x.shape[0])
     nearest = []
     for start in range(0, n, 4096):
-        block = x[start:start + 4096, ...]
+        block = x[start:min(start + 4096, n), ...]
         diff = xp.expand_dims(block, axis=1) - xp.expand_dims(c, axis=0)
         nearest.append(xp.take(lab, xp.argmin(xp.sum(diff * diff, axis=2), axis=1)))
     nearest = nearest[0] if len(nearest) == 1 else concat(nearest, axis=0, xp=xp)
