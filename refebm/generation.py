@@ -603,11 +603,17 @@ def two_moons_from_noise(labels, t, noise, *, scale=0.1):
         Upper moon \((\cos \pi t, \sin \pi t)\), lower moon \((1 - \cos \pi t, \tfrac12 - \sin
         \pi t)\) (the layout of scikit-learn's ``make_moons``), plus ``scale * noise``.
 
+    Math
+    ----
+    D18's second toy: each moon is a half circle of radius 1 (centers \((0, 0)\) and \((1,
+    \tfrac12)\)), blurred by \(\mathcal N(0, \text{scale}^2 I)\).
+
     Examples
     --------
     >>> import numpy as np
     >>> from refebm.generation import two_moons_from_noise
-    >>> two_moons_from_noise(np.array([0, 1]), np.array([0.5, 0.0]), np.zeros((2, 2))).round(12).tolist()
+    >>> x = two_moons_from_noise(np.array([0, 1]), np.array([0.5, 0.0]), np.zeros((2, 2)))
+    >>> x.round(12).tolist()
     [[0.0, 1.0], [0.0, 0.5]]
     """
     lab = to_numpy(getval(labels))

@@ -12,9 +12,10 @@ Bounds used (false-failure probability <= 1e-6 per assertion, stated at each tes
 import math
 
 import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 from scipy.signal import fftconvolve
 from scipy.spatial.distance import pdist
@@ -66,7 +67,8 @@ def test_bad_input_geometric_sigmas():
         geometric_sigmas(data, 3.0)
     with pytest.raises(ValueError, match="`sigma_min` must be > 0"):
         geometric_sigmas(data, 3, sigma_min=0.0)
-    with pytest.raises(ValueError, match=r"`sigma_min` must be below the diameter of `data` \(5.0\)"):
+    with pytest.raises(ValueError,
+                       match=r"`sigma_min` must be below the diameter of `data` \(5.0\)"):
         geometric_sigmas(data, 3, sigma_min=5.0)
     with pytest.raises(ValueError, match="`sigma_min` must be finite"):
         geometric_sigmas(data, 3, sigma_min=np.nan)
@@ -119,6 +121,28 @@ def test_ncsn_loss_with_every_level_equals_the_multiscale_loss_value_and_gradien
     for (a, b), (c, d) in zip(g_ours, g_lib):
         np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(b, d, rtol=1e-10, atol=1e-14)
+
+
+@given(d=st.integers(1, 3), n_levels=st.integers(1, 4), n=st.integers(1, 6),
+       seed=st.integers(0, 2**32 - 1),
+       scale=st.floats(0.1, 10.0, allow_nan=False, allow_subnormal=False))
+def test_ncsn_loss_equals_the_multiscale_loss_over_shapes(d, n_levels, n, seed, scale):
+    # random inputs to an exact check: no false-failure rate applies
+    rng = np.random.default_rng(seed)
+    sigmas = np.sort(rng.uniform(0.05, 5.0, size=n_levels))[::-1] * scale
+    sigmas = sigmas + np.arange(n_levels)[::-1] * 1e-3  # strictly decreasing
+    x = rng.normal(size=(n, d)) * scale
+    noise = rng.normal(size=(n_levels, n, d))
+    a = rng.normal(size=d)
+
+    def score(y, sigma):  # the score of N(a, (1 + sigma^2) I), sigma a scalar or (n,)
+        s = np.asarray(sigma, dtype=float).reshape(-1, 1)
+        return -(y - a) / (1.0 + s**2)
+
+    ours = ncsn_loss(score, np.tile(x, (n_levels, 1)), sigmas, np.repeat(np.arange(n_levels), n),
+                     noise.reshape(n_levels * n, d))
+    want = multiscale_denoising_score_matching_loss(x, sigmas, noise, score=score)
+    assert ours == pytest.approx(float(want), rel=1e-12, abs=1e-300)
 
 
 def test_ncsn_loss_closed_form_and_zero_at_the_exact_score_of_a_point_mass():
@@ -465,7 +489,8 @@ def mode0_mass_of_the_exact_chain(sigmas, step_size, t_each, dx=0.04):
         pos = (g + 0.5 * alpha * score - g[0]) / dx
         i0 = np.clip(np.floor(pos).astype(int), 0, n - 2)
         frac = np.clip(pos - i0, 0.0, 1.0)
-        k = np.arange(-math.ceil(8 * math.sqrt(alpha) / dx), math.ceil(8 * math.sqrt(alpha) / dx) + 1)
+        reach = math.ceil(8 * math.sqrt(alpha) / dx)
+        k = np.arange(-reach, reach + 1)
         kernel = np.exp(-0.5 * (k * dx) ** 2 / alpha)
         kernel /= kernel.sum()
         for _ in range(t_each):
