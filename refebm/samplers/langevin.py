@@ -29,6 +29,7 @@ from autograd import make_vjp
 
 from .. import _validate as _v
 from .._backend import array_namespace, is_numpy_namespace, to_numpy
+from ..diff import analytic_score
 from ._run import Kernel, draw_normal, draw_proposal_noise
 from .mh import (_accept, _acceptance_probability, _energy_shape_iv, _noise_iv, _select,
                  _step_size_iv, _uniform_iv)
@@ -87,14 +88,6 @@ class LangevinInfo(NamedTuple):
 
 # -- energy and score -------------------------------------------------------------------------
 
-def _analytic_score(energy):
-    try:
-        from ..diff import analytic_score
-    except ImportError:  # pragma: no cover - refebm.diff is part of the package
-        return None
-    return analytic_score(energy)
-
-
 def energy_and_score(energy, score=None):
     r"""A function ``x -> (E(x), s(x))`` with \(s = -\nabla_x E\), in one pass when possible.
 
@@ -123,7 +116,7 @@ def energy_and_score(energy, score=None):
     """
     _v.function("energy", energy)
     if score is None:
-        score = _analytic_score(energy)
+        score = analytic_score(energy)
     if score is not None:
         _v.function("score", score)
 
