@@ -31,7 +31,8 @@ import numpy as np
 from . import _validate as _v
 from ._backend import array_namespace, is_numpy_namespace, to_numpy
 
-__all__ = ["score", "hessian_trace", "hutchinson_trace", "analytic_score"]
+__all__ = ["score", "hessian_trace", "hutchinson_trace", "analytic_score",
+           "analytic_energy_and_score"]
 
 
 def _numpy_only_iv(x, what):
@@ -63,17 +64,32 @@ def _finite_result_iv(what, value, of="`energy`"):
     return value
 
 
+def _bound_method(energy, name):
+    """The callable attribute ``name`` of the object whose ``energy`` method is ``energy``."""
+    if inspect.ismethod(energy) and getattr(energy, "__name__", None) == "energy":
+        method = getattr(energy.__self__, name, None)
+        if callable(method):
+            return method
+    return None
+
+
 def analytic_score(energy):
     """The analytic score bound to ``energy``, or ``None``.
 
     It is found when ``energy`` is a bound method named ``energy`` whose object has a callable
     ``score`` (``Gaussian(...).energy`` -> ``Gaussian(...).score``).
     """
-    if inspect.ismethod(energy) and getattr(energy, "__name__", None) == "energy":
-        s = getattr(energy.__self__, "score", None)
-        if callable(s):
-            return s
-    return None
+    return _bound_method(energy, "score")
+
+
+def analytic_energy_and_score(energy):
+    """The ``energy_and_score`` method bound with ``energy``, or ``None``.
+
+    It is found when ``energy`` is a bound method named ``energy`` whose object has a callable
+    ``energy_and_score`` returning ``(E(x), score(x))`` in one call
+    (``GaussianMixture(...).energy`` -> ``GaussianMixture(...).energy_and_score``).
+    """
+    return _bound_method(energy, "energy_and_score")
 
 
 def score(energy):

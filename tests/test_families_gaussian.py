@@ -138,6 +138,9 @@ def test_mixture_over_components_and_dimension(k, d, seed):
     auto = autograd.elementwise_grad(lambda y: -mix.energy(y))(x)
     np.testing.assert_allclose(mix.score(x), auto, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(mix.responsibilities(x).sum(axis=1), 1.0, rtol=1e-14)
+    e, s = mix.energy_and_score(x)          # one evaluation of the log-terms, same numbers
+    np.testing.assert_array_equal(e, mix.energy(x))
+    np.testing.assert_array_equal(s, mix.score(x))
 
 
 def test_mixture_parameter_gradients_match_autograd():

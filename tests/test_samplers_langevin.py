@@ -114,6 +114,46 @@ def test_mala_step_with_autograd_score_equals_analytic_score():
     np.testing.assert_allclose(e, gauss_energy(x), rtol=1e-15)
 
 
+class _CountingTarget:
+    """A target object with energy, score and a joint energy_and_score that counts its calls."""
+
+    def __init__(self):
+        self.joint_calls = 0
+
+    def energy(self, x):
+        return gauss_energy(x)
+
+    def score(self, x):
+        return gauss_score(x)
+
+    def energy_and_score(self, x):
+        self.joint_calls += 1
+        return gauss_energy(x), gauss_score(x)
+
+
+def test_energy_and_score_prefers_a_bound_joint_method():
+    # exact: the same arithmetic by three routes
+    target = _CountingTarget()
+    assert energy_and_score(target.energy) == target.energy_and_score
+    separate = energy_and_score(target.energy, score=target.score)   # an explicit score wins
+    rng = np.random.default_rng(2)
+    x, z, u = rng.normal(size=(9, 2)), rng.normal(size=(50, 9, 2)), rng.random((50, 9))
+    s_joint = mala_init(x, target.energy)
+    s_sep = mala_init(x, target.energy, target.score)
+    s_auto = mala_init(x, gauss_energy)
+    for t in range(50):
+        s_joint, _ = mala_step(s_joint, target.energy, 0.3, z[t], u[t])
+        s_sep, _ = mala_step(s_sep, target.energy, 0.3, z[t], u[t], score=target.score)
+        s_auto, _ = mala_step(s_auto, gauss_energy, 0.3, z[t], u[t])
+    assert target.joint_calls == 51        # init and one call per step, never energy + score
+    for field in range(3):
+        np.testing.assert_array_equal(s_joint[field], s_sep[field])
+        np.testing.assert_allclose(s_joint[field], s_auto[field], rtol=1e-10, atol=1e-12)
+    e, s = separate(x)
+    np.testing.assert_array_equal(e, gauss_energy(x))
+    assert target.joint_calls == 51
+
+
 def test_ula_step_formula():
     x = np.array([[1.0, 2.0]])
     z = np.array([[0.5, -1.0]])

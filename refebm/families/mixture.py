@@ -116,10 +116,21 @@ class GaussianMixture:
                 for k in range(self.n_components)]
         return xp.stack(cols, axis=1) + xp.log(self.weights)
 
-    def _responsibilities(self, x):
+    def _log_density_and_responsibilities(self, x):
         log_joint = self._log_joint(x)
         lse = logsumexp(log_joint, axis=1, xp=self._xp)
-        return self._xp.exp(log_joint - self._xp.reshape(lse, (-1, 1)))
+        return lse, self._xp.exp(log_joint - self._xp.reshape(lse, (-1, 1)))
+
+    def _responsibilities(self, x):
+        return self._log_density_and_responsibilities(x)[1]
+
+    def _score(self, x, resp):
+        xp = self._xp
+        out = xp.zeros_like(x)
+        for k in range(self.n_components):
+            comp = _gaussian_score(x, self.means[k, :], self._cov(k), xp)
+            out = out + resp[:, k:k + 1] * comp
+        return out
 
     # --- the public API ---------------------------------------------------------------------
 
@@ -143,13 +154,16 @@ class GaussianMixture:
     def score(self, x):
         r"""\(\nabla_x \log p(x) = -\sum_k r_k(x)\Sigma_k^{-1}(x-\mu_k)\), shape ``(n, d)``."""
         x = self._points(x)
-        xp = self._xp
-        resp = self._responsibilities(x)
-        out = xp.zeros_like(x)
-        for k in range(self.n_components):
-            comp = _gaussian_score(x, self.means[k, :], self._cov(k), xp)
-            out = out + resp[:, k:k + 1] * comp
-        return out
+        return self._score(x, self._responsibilities(x))
+
+    def energy_and_score(self, x):
+        r"""``(energy(x), score(x))`` from one evaluation of the log-terms
+        \(\log w_k + \log N(x; \mu_k, \Sigma_k)\): the log-sum-exp gives the energy and the
+        responsibilities it normalizes give the score. Samplers use it when passed ``energy``
+        (:func:`refebm.samplers.energy_and_score`)."""
+        x = self._points(x)
+        log_density, resp = self._log_density_and_responsibilities(x)
+        return -log_density, self._score(x, resp)
 
     def grad_energy_weights(self, x):
         r"""\(\partial E(x)/\partial w_k = -r_k(x)/w_k\), shape ``(n, K)``."""

@@ -29,7 +29,7 @@ from autograd import make_vjp
 
 from .. import _validate as _v
 from .._backend import array_namespace, is_numpy_namespace, to_numpy
-from ..diff import analytic_score
+from ..diff import analytic_energy_and_score, analytic_score
 from ._run import Kernel, draw_normal, draw_proposal_noise
 from .mh import (_accept, _acceptance_probability, _energy_shape_iv, _noise_iv, _select,
                  _step_size_iv, _uniform_iv)
@@ -96,10 +96,17 @@ def energy_and_score(energy, score=None):
     energy : callable
         ``energy(x) -> (n,)``, \(E = -f\), per-point.
     score : callable, optional
-        ``score(x) -> (n, d)``, \(\nabla_x \log p = -\nabla_x E\). If omitted, the analytic
-        score of a closed-form family's ``energy`` method is used when there is one
-        (:func:`refebm.diff.analytic_score`), else autograd: one forward pass of ``energy``
-        and one reverse pass (``autograd.make_vjp``) give both values (NumPy only).
+        ``score(x) -> (n, d)``, \(\nabla_x \log p = -\nabla_x E\). When given, ``energy``
+        and ``score`` are called one after the other. When omitted, the first that applies is
+        used:
+
+        1. ``energy`` is the bound ``energy`` method of an object with a callable
+           ``energy_and_score`` method (``GaussianMixture(...).energy``, or a target object of
+           your own; :func:`refebm.diff.analytic_energy_and_score`): that method, which returns ``(E(x), s(x))`` and can share the work the two
+           have in common (a mixture's log-terms, say);
+        2. the analytic ``score`` of such an object (:func:`refebm.diff.analytic_score`);
+        3. autograd: one forward pass of ``energy`` and one reverse pass
+           (``autograd.make_vjp``) give both values (NumPy only).
 
     Math
     ----
@@ -116,6 +123,9 @@ def energy_and_score(energy, score=None):
     """
     _v.function("energy", energy)
     if score is None:
+        joint = analytic_energy_and_score(energy)
+        if joint is not None:
+            return joint
         score = analytic_score(energy)
     if score is not None:
         _v.function("score", score)
