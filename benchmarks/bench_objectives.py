@@ -8,11 +8,12 @@ Implementations (the last two only when installed; neither is a dependency of re
 
 - ``refebm-generic``: :func:`refebm.objectives.score_matching_loss` on a plain autograd function
   (exact Hessian trace by autograd: E and grad_x E traced once, then one reverse-over-reverse
-  pass per dimension);
-- ``refebm-generic-tanh-y``: the same generic path on the same MLP written with a tanh primitive
-  whose derivative is ``1 - tanh^2`` (as in PyTorch); autograd's own ``tanh`` derivative,
-  ``1 / cosh^2``, recomputes ``cosh`` and ``sinh`` at every derivative order, and the difference
-  between the two lines is the cost of that rule;
+  pass per dimension), the MLP written with :func:`refebm.energies.tanh`, whose derivative is
+  ``1 - tanh^2`` as in PyTorch and JAX;
+- ``refebm-generic-anp-tanh``: the same generic path on the same MLP written with
+  ``autograd.numpy.tanh``, which autograd differentiates as ``1 / cosh^2``, recomputing ``cosh``
+  and ``sinh`` at every derivative order: the difference between the two lines is the cost of
+  that rule;
 - ``refebm-mlp``: the same loss on :class:`refebm.energies.MLPEnergy` (one-pass forward-mode
   Laplacian, differentiated by autograd);
 - ``torch-loop``: PyTorch CPU, ``torch.autograd.grad(..., create_graph=True)`` once per
@@ -50,24 +51,15 @@ import time  # noqa: E402
 import autograd  # noqa: E402
 import autograd.numpy as anp  # noqa: E402
 import numpy as np  # noqa: E402
-from autograd.extend import defvjp, primitive  # noqa: E402
 
-from refebm.energies import MLPEnergy, random_mlp_weights  # noqa: E402
+from refebm.energies import MLPEnergy, random_mlp_weights, tanh  # noqa: E402
 from refebm.objectives import score_matching_loss  # noqa: E402
 
 HIDDEN = (64, 64)
 BATCH = 256
 
 
-@primitive
-def _tanh_y(a):
-    return np.tanh(a)
-
-
-defvjp(_tanh_y, lambda y, a: lambda g: g * (1.0 - y * y))  # d tanh(a) / da = 1 - tanh(a)^2
-
-
-def _plain_energy(weights, tanh=anp.tanh):
+def _plain_energy(weights, tanh=tanh):
     def energy(x):
         h = x
         for w, b in weights[:-1]:
@@ -82,8 +74,8 @@ def refebm_generic(weights, x):
     return lambda: f(weights)[0]
 
 
-def refebm_generic_tanh_y(weights, x):
-    f = autograd.value_and_grad(lambda w: score_matching_loss(_plain_energy(w, _tanh_y), x))
+def refebm_generic_anp_tanh(weights, x):
+    f = autograd.value_and_grad(lambda w: score_matching_loss(_plain_energy(w, anp.tanh), x))
     return lambda: f(weights)[0]
 
 
@@ -155,7 +147,7 @@ def jax_jit(weights, x):
 
 
 def _available():
-    impls = {"refebm-generic": refebm_generic, "refebm-generic-tanh-y": refebm_generic_tanh_y,
+    impls = {"refebm-generic": refebm_generic, "refebm-generic-anp-tanh": refebm_generic_anp_tanh,
              "refebm-mlp": refebm_mlp}
     try:
         import torch  # noqa: F401

@@ -321,3 +321,55 @@ def test_bad_toy_arguments():
         banana_log_z(-2.0)
     with pytest.raises(ValueError, match="`x` must be finite"):
         ring_energy(np.array([[np.inf, 0.0]]))
+
+
+# -- refebm.energies.tanh: the output-form derivative rule --------------------------------------
+
+def test_tanh_value_and_derivatives_equal_autograd_numpy_tanh():
+    # Two ways: refebm's rule 1 - y^2 against autograd's own 1 / cosh^2 rule, to orders 1-3, in
+    # both modes. The output form's error is absolute (about 2^-52 per order, scaled by the size
+    # of the derivative's polynomial in y: |d^3/da^3 tanh| <= 2), so atol, not rtol.
+    a = np.linspace(-25.0, 25.0, 401)
+    np.testing.assert_array_equal(energies.tanh(a), np.tanh(a))
+    ours, theirs = energies.tanh, anp.tanh
+    for order in (1, 2, 3):
+        ours, theirs = autograd.elementwise_grad(ours), autograd.elementwise_grad(theirs)
+        np.testing.assert_allclose(ours(a), theirs(a), rtol=0, atol=2e-15)
+    jvp = autograd.make_jvp(energies.tanh)(a)(np.ones_like(a))[1]
+    np.testing.assert_allclose(jvp, 1.0 / np.cosh(a) ** 2, rtol=0, atol=4e-16)
+    check_grads(energies.tanh, modes=["fwd", "rev"], order=3)(np.array([-1.3, 0.2, 2.5]))
+
+
+def test_tanh_energy_gives_the_same_score_matching_loss_and_gradient():
+    # the generic autograd path through an energy written with either tanh: the same numbers
+    # to rounding (the loss is a second and its gradient a third derivative of the energy)
+    from refebm.objectives import score_matching_loss
+
+    rng = np.random.default_rng(3)
+    weights = random_mlp_weights([3, 8, 8, 1], rng, bias_scale=0.1)
+    x = rng.normal(size=(20, 3))
+
+    def plain(w, act):
+        def energy(y):
+            h = y
+            for m, b in w[:-1]:
+                h = act(h @ m + b)
+            return (h @ w[-1][0] + w[-1][1])[:, 0]
+        return energy
+
+    results = [autograd.value_and_grad(lambda w: score_matching_loss(plain(w, act), x))(weights)
+               for act in (energies.tanh, anp.tanh)]
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    def flat(grads):
+        return np.concatenate([np.ravel(g) for g in flatten_weights(grads)])
+
+    np.testing.assert_allclose(flat(results[0][1]), flat(results[1][1]), rtol=1e-10, atol=1e-13)
+    mlp_loss = score_matching_loss(MLPEnergy(weights, "tanh"), x)
+    np.testing.assert_allclose(results[0][0], mlp_loss, rtol=1e-12)
+
+
+def test_tanh_other_namespaces(xp, to_xp):
+    a = np.array([-2.0, 0.0, 0.7])
+    got = energies.tanh(to_xp(a))
+    assert type(got) is type(to_xp(a))
+    np.testing.assert_allclose(np.asarray(got), np.tanh(a), rtol=1e-15)

@@ -30,6 +30,7 @@ output is the energy. So ``[(W0, b0), (W1, b1), (W2, b2)]`` with shapes ``(d, 64
 """
 
 
+from .activations import tanh
 from .mlp import (
                   ACTIVATIONS,
                   MLPEnergy,
@@ -55,6 +56,7 @@ __all__ = [
     "ScoreAndLaplacian",
     "random_mlp_weights",
     "flatten_weights",
+    "tanh",
     "double_well_energy",
     "double_well_score",
     "ring_energy",

@@ -12,7 +12,7 @@ from autograd.tracer import getval
 
 from ... import _validate as _v
 from ..._backend import array_namespace, is_numpy_namespace, to_numpy
-from ...diff import _energy_sum, _finite_result_iv
+from ...diff import _energy_sum, _finite_result_iv, analytic_score
 from ...energies import MLPEnergy, NoiseConditionalMLP, ScoreAndLaplacian
 
 _REDUCTIONS = ("mean", "none")
@@ -91,12 +91,7 @@ def _score_and_laplacian(energy, x, xp):
 def _analytic_score(energy):
     if isinstance(energy, (MLPEnergy, NoiseConditionalMLP)):
         return energy.score
-    owner = getattr(energy, "__self__", None)
-    if getattr(energy, "__name__", None) == "energy" and owner is not None:
-        s = getattr(owner, "score", None)
-        if callable(s):
-            return s
-    return None
+    return analytic_score(energy)
 
 
 def _model_score(energy, score, *, conditional=False):
