@@ -21,8 +21,11 @@ Without the flag the process runs with the system's defaults.
 
 Implementations:
 
-- ``refebm-analytic``: :func:`refebm.samplers.mala_kernel` with the closed-form score, and
-  :func:`refebm.samplers.mh_kernel` (which needs no score), run by :func:`refebm.samplers.sample`;
+- ``refebm-analytic``: :func:`refebm.samplers.mala_kernel` given the target object's ``energy``
+  method, so that it calls the object's ``energy_and_score`` (closed form, the work shared: the
+  product \((x - \mu) P\) of a Gaussian, the log-terms of a mixture) once per proposal,
+  and :func:`refebm.samplers.mh_kernel` (which needs no score), run by
+  :func:`refebm.samplers.sample`;
 - ``refebm-autograd``: MALA with the score from autograd (one forward and one reverse pass of the
   energy per step give both E and the score);
 - ``blackjax``: ``blackjax.mala`` and ``blackjax.normal_random_walk``, ``jax.jit`` of
@@ -55,11 +58,34 @@ import autograd.numpy as anp  # noqa: E402
 from autograd.tracer import getval  # noqa: E402
 import numpy as np  # noqa: E402
 
-from refebm.samplers import mala_kernel, mh_kernel, sample  # noqa: E402
+from refebm.samplers import energy_and_score, mala_kernel, mh_kernel, sample  # noqa: E402
 
 MIX_MEANS = np.array([[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]])
 MIX_LOG_W = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
 MIX_VAR = 0.5
+
+
+class CorrelatedGaussian:
+    r"""\(N(\mu, P^{-1})\) as a NumPy target object: \(E(x) = \tfrac12 (x - \mu)^\top P (x - \mu)\),
+    score \(-P(x - \mu)\). ``energy_and_score`` shares the product \((x - \mu) P\) between the
+    two; the row-wise quadratic form is an ``einsum`` (no ``(n, d)`` temporary to sum)."""
+
+    def __init__(self, mu, prec):
+        self.mu, self.prec, self.half_prec = mu, prec, 0.5 * prec
+
+    def energy(self, x):
+        r = x - self.mu
+        return anp.einsum("ij,ij->i", r @ self.half_prec, r)
+
+    def score(self, x):
+        return (self.mu - x) @ self.prec
+
+    def energy_and_score(self, x):
+        r = x - self.mu
+        q = r @ self.prec
+        e = np.einsum("ij,ij->i", q, r)
+        e *= 0.5
+        return e, np.negative(q, out=q)
 
 
 def gaussian_target(d):
@@ -68,13 +94,10 @@ def gaussian_target(d):
     a = rng.normal(size=(d, d))
     prec = a @ a.T / d + np.eye(d)
     mu = np.full(d, 0.5)
+    gauss = CorrelatedGaussian(mu, prec)
 
-    def energy(x):
-        r = x - mu
-        return 0.5 * anp.sum((r @ prec) * r, axis=-1)
-
-    def score(x):
-        return (mu - x) @ prec
+    def energy(x):            # a plain function: samplers differentiate it with autograd
+        return gauss.energy(x)
 
     def logdensity_jax(x):
         import jax.numpy as jnp
@@ -83,7 +106,7 @@ def gaussian_target(d):
 
     lam_max = np.linalg.eigvalsh(prec).max()
     # MALA step ~ 1 / (lambda_max d^(1/3)); RWMH scale ~ 2.4 / sqrt(d lambda_max)
-    return dict(name=f"gaussian-d{d}", d=d, energy=energy, analytic=dict(energy=energy, score=score),
+    return dict(name=f"gaussian-d{d}", d=d, energy=energy, analytic=dict(energy=gauss.energy),
                 logdensity_jax=logdensity_jax, mala_step=0.5 / (lam_max * d ** (1 / 3)),
                 rw_step=2.4 / np.sqrt(d * lam_max))
 
@@ -195,6 +218,23 @@ def time_blackjax(target, sampler, x0, n_steps):
     return seconds, float(out[1])
 
 
+def check_target(target, use_bj):
+    """Energy, analytic score and autograd score agree (and -log density in JAX), or exit."""
+    from autograd import elementwise_grad
+
+    x = np.random.default_rng(1).normal(size=(16, target["d"]))
+    energy = target["energy"]
+    e, s = energy_and_score(**target["analytic"])(x)
+    errors = dict(energy=np.max(np.abs(e - energy(x))),
+                  score=np.max(np.abs(s + elementwise_grad(energy)(x))))
+    if use_bj:
+        import jax
+        errors["jax"] = np.max(np.abs(e + np.asarray(jax.vmap(target["logdensity_jax"])(x))))
+    for what, err in errors.items():
+        if not err <= 1e-10 * max(1.0, float(np.max(np.abs(e)))):
+            sys.exit(f"{target['name']}: {what} differs by {err:.3g}")
+
+
 def keep_freed_memory():
     """Raise glibc's mmap and trim thresholds (32 MB, 1 GB); False where that is not glibc."""
     import ctypes
@@ -245,6 +285,7 @@ def main(argv=None):
     if args.targets:
         targets = [t for t in targets if t["name"] in args.targets]
     for target in targets:
+        check_target(target, use_bj)
         for n_chains in chain_counts:
             x0 = np.random.default_rng(0).normal(size=(n_chains, target["d"]))
             runs = [

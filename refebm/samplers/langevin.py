@@ -278,7 +278,8 @@ def ula_kernel(energy, step_size, score=None):
     step_size : float
         \(\epsilon > 0\).
     score : callable, optional
-        ``score(x) -> (n, d)``; autograd of ``energy`` when omitted.
+        ``score(x) -> (n, d)``; when omitted, the energy's own object supplies it or autograd
+        does (see :func:`energy_and_score`).
 
     Returns
     -------
@@ -325,8 +326,9 @@ def ula_kernel(energy, step_size, score=None):
 def mala_init(x, energy, score=None):
     r"""Start MALA chains at ``x``: evaluate \(E(x)\) and the score once and carry them.
 
-    ``score`` defaults to autograd of ``energy`` (see :func:`energy_and_score`); the energy must
-    be finite and the score finite, of shape ``(n, d)``, at the starting points.
+    Without ``score``, :func:`energy_and_score` finds one (the energy's own object, else
+    autograd); the energy must be finite and the score finite, of shape ``(n, d)``, at the
+    starting points.
 
     Math
     ----
@@ -457,7 +459,8 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
     uniform : array ``(n,)``
         \(u \in [0, 1)\) for the accept test \(\log u < \log r\).
     score : callable, optional
-        ``score(x) -> (n, d)``; autograd of ``energy`` when omitted.
+        ``score(x) -> (n, d)``; when omitted, the energy's own object supplies it or autograd
+        does (see :func:`energy_and_score`).
 
     Returns
     -------
@@ -509,7 +512,8 @@ def mala_kernel(energy, step_size, score=None):
     step_size : float
         \(\epsilon > 0\) (CS236 parametrization).
     score : callable, optional
-        ``score(x) -> (n, d)``; autograd of ``energy`` when omitted (one forward and one
+        ``score(x) -> (n, d)``. When omitted, :func:`energy_and_score` picks the energy's own
+        object's ``energy_and_score`` or ``score`` method, else autograd (one forward and one
         reverse pass per step give both \(E\) and the score).
 
     Returns
