@@ -183,7 +183,7 @@ def _time(runs, repeats, budget_s):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 10, 50])
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--budget", type=float, default=20.0,
                         help="seconds of timing per (implementation, d), at least 3 repeats")
     parser.add_argument("--only", nargs="+", default=None, help="implementations to run")

@@ -12,7 +12,7 @@ from autograd.tracer import getval
 
 from ... import _validate as _v
 from ..._backend import array_namespace, is_numpy_namespace, to_numpy
-from ...diff import _energy_sum, _finite_result_iv, analytic_score
+from ...diff import _bound_method, _energy_sum, _finite_result_iv, analytic_score
 from ...energies import MLPEnergy, NoiseConditionalMLP, ScoreAndLaplacian
 
 _REDUCTIONS = ("mean", "none")
@@ -47,11 +47,9 @@ def _one_pass(energy):
     """The ``score_and_laplacian`` method behind ``energy``, or ``None``."""
     if isinstance(energy, MLPEnergy):
         return energy.score_and_laplacian
-    owner = getattr(energy, "__self__", None)
-    if getattr(energy, "__name__", None) == "energy" and owner is not None:
-        method = getattr(owner, "score_and_laplacian", None)
-        if callable(method) and not isinstance(owner, NoiseConditionalMLP):
-            return method
+    method = _bound_method(energy, "score_and_laplacian")
+    if method is not None and not isinstance(energy.__self__, NoiseConditionalMLP):
+        return method
     return None
 
 
