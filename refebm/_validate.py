@@ -112,6 +112,24 @@ def real_array(name, value, *, xp=None, ndim=None, min_ndim=None, shape=None, fi
     return value
 
 
+def real_dtype(name, value, xp):
+    """``value`` if its dtype is real (bool, integer or floating), else ``TypeError``; no copy and
+    no look at the values, so it is cheap enough for an elementwise function in a hot loop."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        if isinstance(value, (str, bytes, dict)) or value is None:
+            raise TypeError(f"`{name}` must be a real array or number, got {show(value)}")
+        dtype = np.asarray(value).dtype
+    if isinstance(dtype, np.dtype):
+        ok = dtype.kind in "biuf"
+    else:
+        ok = xp.isdtype(dtype, ("bool", "integral", "real floating"))
+    if not ok:
+        raise TypeError(f"`{name}` must be a real array or number, got {show(value)} "
+                        f"(dtype {dtype})")
+    return value
+
+
 def scalar(name, value, *, low=None, high=None, low_open=False, high_open=False, finite=True):
     """A real scalar in ``[low, high]`` (open ends where asked); returns ``value`` unchanged."""
     raw = getval(value)

@@ -373,3 +373,9 @@ def test_tanh_other_namespaces(xp, to_xp):
     got = energies.tanh(to_xp(a))
     assert type(got) is type(to_xp(a))
     np.testing.assert_allclose(np.asarray(got), np.tanh(a), rtol=1e-15)
+
+
+@pytest.mark.parametrize("bad", ["x", None, np.array(["a"]), 1 + 2j, np.array([1j])])
+def test_tanh_bad_input(bad):
+    with pytest.raises(TypeError, match=r"`a` must be a real array or number"):
+        energies.tanh(bad)

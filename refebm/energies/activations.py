@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from autograd.extend import defjvp, defvjp, primitive
 
+from .. import _validate as _v
 from .._backend import array_namespace
 
 __all__ = ["tanh"]
@@ -36,8 +37,8 @@ def tanh(a):
 
     Parameters
     ----------
-    a : array
-        Any shape; NumPy, or another namespace's array for the value alone.
+    a : array or number
+        Real, any shape; NumPy, or another namespace's array for the value alone.
 
     Returns
     -------
@@ -51,7 +52,8 @@ def tanh(a):
     >>> float(grad(lambda a: tanh(a))(0.5)) == float(1.0 - np.tanh(0.5) ** 2)
     True
     """
-    return array_namespace(a).tanh(a)
+    xp = array_namespace(a)
+    return xp.tanh(_v.real_dtype("a", a, xp))
 
 
 def _tanh_derivative(y):
