@@ -134,7 +134,6 @@ class _CountingTarget:
 def test_energy_and_score_prefers_a_bound_joint_method():
     # exact: the same arithmetic by three routes
     target = _CountingTarget()
-    assert energy_and_score(target.energy) == target.energy_and_score
     separate = energy_and_score(target.energy, score=target.score)   # an explicit score wins
     rng = np.random.default_rng(2)
     x, z, u = rng.normal(size=(9, 2)), rng.normal(size=(50, 9, 2)), rng.random((50, 9))
@@ -152,6 +151,19 @@ def test_energy_and_score_prefers_a_bound_joint_method():
     e, s = separate(x)
     np.testing.assert_array_equal(e, gauss_energy(x))
     assert target.joint_calls == 51
+    energy_and_score(target.energy)(x)
+    assert target.joint_calls == 52
+
+
+class _BadJointTarget(_CountingTarget):
+    def energy_and_score(self, x):
+        return gauss_energy(x)
+
+
+def test_energy_and_score_rejects_a_joint_method_that_returns_no_pair():
+    target = _BadJointTarget()
+    with pytest.raises(TypeError, match=r"`energy_and_score` method .* must return a pair"):
+        mala_init(np.zeros((3, 2)), target.energy)
 
 
 def test_ula_step_formula():

@@ -15,10 +15,10 @@ recomputing ``sinh`` and ``cosh``.
 
 so each derivative order costs two multiplications and a subtraction on arrays already
 computed. PyTorch (``tanh_backward``) and JAX (``jax.numpy.tanh``) use this rule. Its rounding
-error is absolute, not relative: \(1 - y^2\) is within about \(2^{-52}\) of \(\operatorname{sech}^2 a\)
-for every \(a\) (for \(|a| > 19.1\), \(y = \pm 1\) exactly and the computed derivative is 0 where the
-true one is below \(10^{-16}\)). Where relative accuracy of tiny derivatives matters, use
-``autograd.numpy.tanh``.
+error is absolute, not relative: \(1 - y^2\) is within about \(2^{-52}\) of
+\(\operatorname{sech}^2 a\) for every \(a\) (for \(|a| > 19.1\), \(y = \pm 1\) exactly and the
+computed derivative is 0 where the true one is below \(10^{-16}\)). Where relative accuracy of
+tiny derivatives matters, use ``autograd.numpy.tanh``.
 """
 
 from __future__ import annotations

@@ -102,8 +102,9 @@ def energy_and_score(energy, score=None):
 
         1. ``energy`` is the bound ``energy`` method of an object with a callable
            ``energy_and_score`` method (``GaussianMixture(...).energy``, or a target object of
-           your own; :func:`refebm.diff.analytic_energy_and_score`): that method, which returns ``(E(x), s(x))`` and can share the work the two
-           have in common (a mixture's log-terms, say);
+           your own; :func:`refebm.diff.analytic_energy_and_score`): that method, which
+           returns the pair ``(E(x), s(x))`` and can share the work the two have in common (a
+           mixture's log-terms, say);
         2. the analytic ``score`` of such an object (:func:`refebm.diff.analytic_score`);
         3. autograd: one forward pass of ``energy`` and one reverse pass
            (``autograd.make_vjp``) give both values (NumPy only).
@@ -125,7 +126,15 @@ def energy_and_score(energy, score=None):
     if score is None:
         joint = analytic_energy_and_score(energy)
         if joint is not None:
-            return joint
+            def both_joint(x):
+                out = joint(x)
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise TypeError(
+                        "the `energy_and_score` method of the energy's object must return a "
+                        f"pair (energy, score), got {_v.show(out)}")
+                return out
+
+            return both_joint
         score = analytic_score(energy)
     if score is not None:
         _v.function("score", score)
