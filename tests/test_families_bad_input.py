@@ -166,6 +166,8 @@ def test_points_are_checked_by_every_method(name):
     methods = ["energy", "log_prob"]
     if not getattr(fam, "discrete", True):
         methods.append("score")
+    if hasattr(fam, "energy_and_score"):
+        methods.append("energy_and_score")
     if isinstance(fam, ExponentialFamily):
         methods += ["sufficient_stats", "log_base_measure", "in_support", "grad_energy_params"]
     for points, exc, match in _bad_points(good):
