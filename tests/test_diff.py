@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 import refebm.diff as diff
 from refebm._backend import array_namespace
-from refebm.diff import analytic_score, hessian_trace, hutchinson_trace, score
+from refebm.diff import (analytic_energy_and_score, analytic_score, hessian_trace,
+                         hutchinson_trace, score)
 
 RTOL = 1e-12
 
@@ -140,9 +141,20 @@ def test_analytic_score_is_used_for_bound_energy_methods(xp, to_xp):
     assert score(g.energy) == g.score
     assert analytic_score(g.energy) == g.score
     assert analytic_score(g.other) is None and analytic_score(lambda x: x) is None
+    assert analytic_energy_and_score(g.energy) is None       # _Gauss has no joint method
     x = np.array([[0.0, 0.5], [2.0, 1.0]])
     np.testing.assert_allclose(np.asarray(score(g.energy)(to_xp(x))),
                                -(x - [1.0, -1.0]) @ prec, rtol=RTOL)
+
+
+def test_analytic_energy_and_score_is_found_on_the_energy_object():
+    from refebm.families import GaussianMixture
+
+    mix = GaussianMixture(np.array([0.3, 0.7]), np.array([[0.0, 1.0], [2.0, 0.0]]),
+                          np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]]]))
+    assert analytic_energy_and_score(mix.energy) == mix.energy_and_score
+    assert analytic_energy_and_score(mix.score) is None
+    assert analytic_energy_and_score(lambda x: x) is None
 
 
 def test_autograd_paths_are_numpy_only():
