@@ -1,4 +1,24 @@
-"""Shared test settings: hypothesis profiles and backend parametrization."""
+"""Shared test settings: the ``rng`` fixture, hypothesis profiles and backend parametrization.
+
+Seeds
+-----
+Tests take generators and seeds from ``seeding.py`` (``make_rng(*keys)``, ``make_seed(*keys)``)
+or from the ``rng`` fixture below; ``REFEBM_TEST_SEED=k pytest`` reruns the suite with fresh
+streams (see ``seeding.py``).
+
+Hypothesis
+----------
+``REFEBM_HYPOTHESIS_PROFILE`` picks the profile:
+
+- ``default`` (plain ``pytest``): derandomized and without an example database, so every run in
+  every checkout draws the same examples and never replays a failure stored by an earlier run.
+- ``ci`` (used by ``.ci/run``): the same, and prints the blob that reproduces a failure.
+- ``explore``: randomized, 500 examples per test, failures stored in ``.hypothesis/`` and
+  replayed until fixed; for looking for new counterexamples, not a pass/fail gate.
+
+With ``REFEBM_TEST_SEED=k`` (k != 0) every hypothesis test is also seeded from k (through
+``hypothesis.seed``), so one number reproduces a whole fresh run, hypothesis draws included.
+"""
 
 import os
 
@@ -10,14 +30,39 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import seed as _hypothesis_seed
 
-settings.register_profile(
-    "ci", derandomize=True, max_examples=25, deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("dev", max_examples=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("REFEBM_HYPOTHESIS_PROFILE", "dev"))
+from seeding import TEST_SEED, make_rng, make_seed
+
+
+@pytest.fixture
+def rng(request):
+    """A generator for this test, keyed by its node id (parameters included)."""
+    return make_rng(request.node.nodeid)
+
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("default", derandomize=True, database=None, max_examples=25, **_COMMON)
+settings.register_profile("ci", derandomize=True, database=None, max_examples=25,
+                          print_blob=True, **_COMMON)
+settings.register_profile("explore", derandomize=False, max_examples=500, print_blob=True,
+                          **_COMMON)
+settings.load_profile(os.environ.get("REFEBM_HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_collection_modifyitems(items):
+    """With ``REFEBM_TEST_SEED=k`` (k != 0), seed every hypothesis test from k and its name."""
+    if TEST_SEED == 0:
+        return
+    for item in items:
+        func = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        if getattr(func, "is_hypothesis_test", False):
+            _hypothesis_seed(make_seed("hypothesis", func.__module__, func.__qualname__))(func)
+
+
+def pytest_report_header(config):
+    profile = settings.get_current_profile_name()
+    return f"refebm: REFEBM_TEST_SEED={TEST_SEED}, hypothesis profile {profile!r}"
 
 
 def _namespaces():

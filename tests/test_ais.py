@@ -19,6 +19,8 @@ from scipy.special import logsumexp
 from refebm.partition.sampling import ais, importance_sampling
 from refebm.samplers import (mala_kernel, mh_kernel, rbm_gibbs_kernel, ula_kernel)
 
+from seeding import make_rng, make_seed
+
 Z_TOL = 5.3   # standard errors; normal two-sided tail 1.2e-7
 
 
@@ -48,7 +50,7 @@ def base_log_prob(x):
 
 
 def test_importance_sampling_recovers_gaussian_log_z():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     x = BASE_SD * rng.standard_normal((20000, 2))
     est = importance_sampling(gauss_energy, x, base_log_prob)
     check_estimate(est, LOG_Z)
@@ -59,7 +61,7 @@ def test_importance_sampling_recovers_gaussian_log_z():
 
 def test_importance_sampling_with_the_exact_proposal_is_exact():
     # random inputs to an exact check: no false-failure rate applies
-    x = np.random.default_rng(1).multivariate_normal(MU, COV, size=50)
+    x = make_rng(1).multivariate_normal(MU, COV, size=50)
     r = x - MU
     log_q = -0.5 * np.sum((r @ PREC) * r, axis=-1) - LOG_Z - SHIFT
     est = importance_sampling(gauss_energy, x, log_q)
@@ -72,7 +74,7 @@ def test_importance_sampling_with_the_exact_proposal_is_exact():
 
 @pytest.mark.parametrize("kernel", ["mala", "rwmh"])
 def test_ais_recovers_gaussian_log_z(kernel):
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x0 = BASE_SD * rng.standard_normal((1000, 2))
     betas = np.linspace(0.0, 1.0, 51)
 
@@ -86,16 +88,17 @@ def test_ais_recovers_gaussian_log_z(kernel):
 
 
 def test_ais_with_two_betas_is_importance_sampling_and_is_deterministic():
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     x0 = BASE_SD * rng.standard_normal((200, 2))
     res = ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], lambda b, e: mh_kernel(e, 0.5),
-              rng=5)
+              rng=make_seed(5))
     est = importance_sampling(gauss_energy, x0, base_log_prob)
     np.testing.assert_allclose(res.log_weights, est.log_weights, rtol=1e-14)
     np.testing.assert_allclose(res.log_z, est.log_z, rtol=1e-14)
     betas = np.linspace(0, 1, 6)
-    a = ais(gauss_energy, x0, base_log_prob, betas, lambda b, e: mala_kernel(e, 0.2), rng=9)
-    b = ais(gauss_energy, x0, base_log_prob, betas, lambda b, e: mala_kernel(e, 0.2), rng=9)
+    seed = make_seed(9)
+    a = ais(gauss_energy, x0, base_log_prob, betas, lambda b, e: mala_kernel(e, 0.2), rng=seed)
+    b = ais(gauss_energy, x0, base_log_prob, betas, lambda b, e: mala_kernel(e, 0.2), rng=seed)
     np.testing.assert_array_equal(a.log_weights, b.log_weights)
     np.testing.assert_array_equal(a.samples, b.samples)
 
@@ -104,7 +107,7 @@ def test_ais_warns_for_ula():
     x0 = np.zeros((4, 2))
     with pytest.warns(RuntimeWarning, match="does not leave the bridge densities invariant"):
         ais(gauss_energy, x0, base_log_prob, [0.0, 0.5, 1.0], lambda b, e: ula_kernel(e, 0.1),
-            rng=0)
+            rng=make_seed(0))
 
 
 # -- an RBM with exact log Z by enumeration -------------------------------------------------------
@@ -113,7 +116,7 @@ M_VIS, K_HID = 10, 4
 
 
 def rbm_params():
-    rng = np.random.default_rng(20)
+    rng = make_rng(20)
     return rng.normal(0, 0.6, (M_VIS, K_HID)), rng.normal(0, 0.5, M_VIS), rng.normal(0, 0.5, K_HID)
 
 
@@ -156,7 +159,7 @@ def test_ais_with_gibbs_recovers_rbm_log_z():
     def log_p0(x):
         return x[:, :M_VIS] @ b + x[:, M_VIS:] @ c - log_z0
 
-    rng = np.random.default_rng(21)
+    rng = make_rng(21)
     n = 2000
     p_on = 1 / (1 + np.exp(-np.concatenate([b, c])))
     x0 = (rng.random((n, M_VIS + K_HID)) < p_on).astype(float)
@@ -175,31 +178,31 @@ def test_bad_input():
         return mh_kernel(e, 0.1)
 
     with pytest.raises(ValueError, match="`betas` must start at 0 and end at 1"):
-        ais(gauss_energy, x0, base_log_prob, [0.1, 1.0], tr, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.1, 1.0], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="`betas` must start at 0 and end at 1"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, 0.9], tr, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0, 0.9], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="`betas` must be strictly increasing"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, 0.5, 0.5, 1.0], tr, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0, 0.5, 0.5, 1.0], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="`betas` must have at least 2 entries"):
-        ais(gauss_energy, x0, base_log_prob, [0.0], tr, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="`betas` must be finite"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, np.nan, 1.0], tr, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0, np.nan, 1.0], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="`init_sample` must be finite"):
-        ais(gauss_energy, np.full((5, 2), np.nan), base_log_prob, [0.0, 1.0], tr, rng=0)
+        ais(gauss_energy, np.full((5, 2), np.nan), base_log_prob, [0.0, 1.0], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="at least 2 points"):
-        ais(gauss_energy, x0[:1], base_log_prob, [0.0, 1.0], tr, rng=0)
+        ais(gauss_energy, x0[:1], base_log_prob, [0.0, 1.0], tr, rng=make_seed(0))
     with pytest.raises(TypeError, match="`init_log_prob` must be callable"):
-        ais(gauss_energy, x0, np.zeros(5), [0.0, 1.0], tr, rng=0)
+        ais(gauss_energy, x0, np.zeros(5), [0.0, 1.0], tr, rng=make_seed(0))
     with pytest.raises(TypeError, match="`transition` must be callable"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], None, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], None, rng=make_seed(0))
     with pytest.raises(TypeError, match="`transition` must return a kernel"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], lambda b, e: 3, rng=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], lambda b, e: 3, rng=make_seed(0))
     with pytest.raises(ValueError, match="`n_steps` must be >= 1"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng=0, n_steps=0)
+        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng=make_seed(0), n_steps=0)
     with pytest.raises(TypeError, match="`rng` must be"):
         ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng="x")
     with pytest.raises(ValueError, match=r"`energy` must return shape \(5,\)"):
-        ais(lambda x: np.zeros(4), x0, base_log_prob, [0.0, 1.0], tr, rng=0)
+        ais(lambda x: np.zeros(4), x0, base_log_prob, [0.0, 1.0], tr, rng=make_seed(0))
     with pytest.raises(ValueError, match="`energy` returned NaN"):
         importance_sampling(lambda x: np.full(5, np.nan), x0, base_log_prob)
     with pytest.raises(ValueError, match=r"`proposal_log_prob` must have shape \(5\)"):

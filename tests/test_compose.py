@@ -23,6 +23,8 @@ from scipy import integrate, special, stats
 import refebm.compose as compose
 from refebm.compose import absolute, exponential, mixture, product, softplus, square
 
+from seeding import make_rng
+
 QUAD = dict(epsabs=1e-13, epsrel=1e-13, limit=200)
 RTOL = 1e-10
 
@@ -90,7 +92,7 @@ def test_chained_product_is_the_joint_gaussian():
     L = np.array([[1.0, 0, 0], [a, 1, 0], [c + b * a, b, 1]])  # x = L (noise scaled by D)
     D = np.diag([1.0, s, t])
     cov = L @ D @ D @ L.T
-    z = np.random.default_rng(0).normal(size=(6, 3))
+    z = make_rng(0).normal(size=(6, 3))
     np.testing.assert_allclose(triple(z), -stats.multivariate_normal(np.zeros(3), cov).logpdf(z),
                                rtol=1e-12)
 
@@ -113,7 +115,7 @@ def test_product_on_every_namespace(xp, to_xp):
     def lp_y(y, x):
         return -0.5 * xp.sum((y - x[:, :1]) ** 2, axis=-1) - math.log(2 * math.pi)
 
-    z = np.random.default_rng(1).normal(size=(4, 3))
+    z = make_rng(1).normal(size=(4, 3))
     got = product(lp_x, lp_y, d_x=1)(to_xp(z))
     want = -stats.norm.logpdf(z[:, 0]) - stats.norm.logpdf(z[:, 1], z[:, 0]) - stats.norm.logpdf(
         z[:, 2], z[:, 0])
@@ -222,7 +224,7 @@ def test_mixture_on_every_namespace(xp, to_xp):
         return lambda x: -0.5 * xp.sum((x - m) ** 2, axis=-1) - math.log(2 * math.pi)
 
     energy = mixture(np.array([0.3, 0.7]), [part(-1.0), part(2.0)])
-    x = np.random.default_rng(2).normal(size=(5, 2))
+    x = make_rng(2).normal(size=(5, 2))
     want = -np.log(0.3 * stats.multivariate_normal([-1, -1]).pdf(x)
                    + 0.7 * stats.multivariate_normal([2, 2]).pdf(x))
     np.testing.assert_allclose(np.asarray(energy(to_xp(x))), want, rtol=1e-13)
@@ -305,7 +307,7 @@ def g_direct(kind, fx):
 def test_nonnegative_maps_match_their_definition(kind):
     make = {"square": square, "exponential": exponential, "absolute": absolute,
             "softplus": softplus}[kind]
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     coef = rng.normal(size=3)
 
     def f(x):

@@ -16,6 +16,8 @@ from refebm.samplers.conventions import (CONVENTIONS, convention_step, convert_s
                                          ula_stationary_gaussian)
 from refebm.samplers.langevin import decoupled_langevin_step
 
+from seeding import make_rng
+
 NAMES = tuple(CONVENTIONS)
 
 
@@ -24,7 +26,7 @@ def score(x):
 
 
 def _points():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     return rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
 
 

@@ -17,6 +17,8 @@ from refebm.diagnostics import (_geyer_tau, _rank_normalize, acceptance_rate, au
                                 autocovariance, ess, ksd, ksd_test, ksd_test_from_weights, rhat,
                                 stein_kernel_matrix)
 
+from seeding import make_rng, make_seed
+
 FALSE_FAILURE = 1e-6
 
 
@@ -45,7 +47,7 @@ def test_acceptance_rate():
 
 def test_autocovariance_matches_the_direct_sum():
     # random inputs to an exact check: no false-failure rate applies
-    x = np.random.default_rng(0).normal(size=(37, 3))
+    x = make_rng(0).normal(size=(37, 3))
     got = autocovariance(x)
     c = x - x.mean(axis=0)
     want = np.array([[np.sum(c[: 37 - t, j] * c[t:, j]) / 37 for j in range(3)]
@@ -70,7 +72,7 @@ def test_ess_of_ar1_matches_n_times_1_minus_rho_over_1_plus_rho():
     # 1.2e-7 <= 1e-6). Truncating at the window omits at most sum_{t > M} 2 rho^t / tau of tau
     # (a deterministic bias, computed from the window actually used and added).
     rho, n_draws, n_chains = 0.5, 200000, 4
-    x = ar1(np.random.default_rng(1), rho, n_draws, n_chains)
+    x = ar1(make_rng(1), rho, n_draws, n_chains)
     n = n_draws * n_chains
     tau = (1 + rho) / (1 - rho)
     want = n / tau
@@ -85,7 +87,7 @@ def test_ess_of_ar1_matches_n_times_1_minus_rho_over_1_plus_rho():
 
 def test_ess_of_independent_draws_is_about_n():
     # independent chains: tau = 1, ESS = N; window M <= 60 as above, 5.3 sd (<= 1e-6)
-    x = np.random.default_rng(2).standard_normal((50000, 4))
+    x = make_rng(2).standard_normal((50000, 4))
     n = x.size
     tol = 5.3 * np.sqrt(2 * (2 * 60 + 1) / n)
     assert abs(ess(x, "mean") / n - 1) <= tol
@@ -93,7 +95,7 @@ def test_ess_of_independent_draws_is_about_n():
 
 
 def test_ess_shapes_and_constant_chain():
-    x = np.random.default_rng(3).standard_normal((100, 2, 3))
+    x = make_rng(3).standard_normal((100, 2, 3))
     assert ess(x).shape == (3,) and rhat(x).shape == (3,)
     assert ess(np.ones((20, 2)), "mean") == 20 * 2
     assert isinstance(ess(np.arange(10.0)), float)
@@ -102,7 +104,7 @@ def test_ess_shapes_and_constant_chain():
 def test_ess_and_rhat_match_arviz():
     # random inputs to an exact check (two implementations of the same formulas)
     az = pytest.importorskip("arviz")
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     x = np.exp(ar1(rng, 0.7, 1001, 4)) + np.array([0.0, 0.0, 0.1, 0.2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -117,7 +119,7 @@ def test_ess_and_rhat_match_arviz():
 
 def test_rhat_of_agreeing_chains_is_exactly_sqrt_n_minus_1_over_n():
     # identical chain means give B = 0: R-hat = sqrt((N - 1) / N) exactly
-    half = np.random.default_rng(5).normal(size=50)
+    half = make_rng(5).normal(size=50)
     x = np.stack([np.concatenate([half, half])] * 4, axis=1)       # (100, 4)
     np.testing.assert_allclose(rhat(x, "split"), np.sqrt(49 / 50), rtol=1e-12)
     np.testing.assert_allclose(rhat(x, "identity"), np.sqrt(99 / 100), rtol=1e-12)
@@ -131,7 +133,7 @@ def test_rhat_of_iid_and_shifted_gaussian_chains_follows_its_exact_law(shift):
     # exactly; two-sided test at total false-failure 1e-6. Split R-hat is the same law with 2m
     # chains of N/2 draws (each half keeps its chain's shift).
     m, n = 8, 400
-    rng = np.random.default_rng(6)
+    rng = make_rng(6)
     deltas = shift * np.arange(m)
     x = rng.standard_normal((n, m)) + deltas
     for method, chains, length, d in (("identity", m, n, deltas),
@@ -149,7 +151,7 @@ def test_rhat_of_iid_and_shifted_gaussian_chains_follows_its_exact_law(shift):
 
 
 def test_rank_rhat_is_invariant_under_monotone_maps_and_detects_separated_chains():
-    rng = np.random.default_rng(7)
+    rng = make_rng(7)
     x = rng.standard_normal((2000, 8)) + np.array([0, 0, 0, 0, 14, 14, 14, 14])
     np.testing.assert_allclose(rhat(x, "rank"), rhat(np.exp(x / 3), "rank"), rtol=1e-12)
     np.testing.assert_allclose(ess(x, "bulk"), ess(np.exp(x / 3), "bulk"), rtol=1e-12)
@@ -182,7 +184,7 @@ def _stein_kernel_autograd(x, y, score, c=1.0, beta=-0.5):
 
 def test_stein_kernel_formula_matches_autograd():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(8)
+    rng = make_rng(8)
     x = rng.normal(size=(5, 3))
 
     def score(x):
@@ -233,7 +235,7 @@ def test_ksd_passes_exact_samples_and_detects_a_wrong_variance():
     # (Hoeffding 1948); by the U-statistic CLT, |KSD^2 - D| <= 5.3 sd fails w.p. ~1.2e-7.
     # n = 2500 makes D - 5.3 sd larger than the null threshold, so the wrong variance is detected.
     n = 2500
-    rng = np.random.default_rng(9)
+    rng = make_rng(9)
     _, _, e_u2_null = _population_moments(1.0)
     null_threshold = 1000 * np.sqrt(2 * e_u2_null / (n * (n - 1)))
     assert abs(ksd(rng.standard_normal((n, 1)), lambda x: -x)) <= null_threshold
@@ -253,7 +255,7 @@ def test_wild_bootstrap_rejects_a_wrong_variance():
     # probability <= P(Binomial(199, pi) >= 10); we assert that bound is <= 1e-6 for the data
     # at hand (it holds whenever stat is near its mean D: the CLT event of the test above).
     n = 1000
-    rng = np.random.default_rng(10)
+    rng = make_rng(10)
     x = 3.0 * rng.standard_normal((n, 1))
     res = ksd_test(x, lambda x: -x, rng, n_boot=199)
     u = stein_kernel_matrix(x, lambda x: -x)
@@ -266,7 +268,7 @@ def test_wild_bootstrap_rejects_a_wrong_variance():
 
 def test_bootstrap_core_matches_the_explicit_double_sum(monkeypatch):
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(11)
+    rng = make_rng(11)
     x = rng.normal(size=(40, 2))
     w = 2.0 * rng.integers(0, 2, size=(7, 40)) - 1
     res = ksd_test_from_weights(x, lambda x: -x, w)
@@ -276,8 +278,8 @@ def test_bootstrap_core_matches_the_explicit_double_sum(monkeypatch):
     np.testing.assert_allclose(res.bootstrap, want, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(res.statistic, ksd(x, lambda x: -x), rtol=1e-12)
     assert res.p_value == (1 + np.sum(want >= res.statistic)) / 8
-    again = ksd_test(x, lambda x: -x, rng=3, n_boot=7)
-    weights = 2.0 * np.random.default_rng(3).integers(0, 2, size=(7, 40)) - 1.0
+    again = ksd_test(x, lambda x: -x, rng=make_seed(3), n_boot=7)
+    weights = 2.0 * make_rng(3).integers(0, 2, size=(7, 40)) - 1.0
     np.testing.assert_array_equal(again.bootstrap,
                                   ksd_test_from_weights(x, lambda x: -x, weights).bootstrap)
     # row blocks do not change the result (large n is computed in pieces): blocks of 7 rows
@@ -313,7 +315,7 @@ def test_bad_input():
         autocorrelation(np.zeros(0))
     with pytest.raises(ValueError, match="`x` must be finite"):
         autocovariance(np.array([1.0, np.inf]))
-    pts = np.random.default_rng(0).normal(size=(5, 2))
+    pts = make_rng(0).normal(size=(5, 2))
     with pytest.raises(ValueError, match=r"`score` must return shape \(5, 2\)"):
         ksd(pts, lambda x: x[:, :1])
     with pytest.raises(ValueError, match=r"`score` must have shape"):
@@ -331,8 +333,8 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"`weights` must have shape \(n_boot, 5\)"):
         ksd_test_from_weights(pts, lambda x: -x, np.ones((3, 4)))
     with pytest.raises(ValueError, match="`n_boot` must be >= 1"):
-        ksd_test(pts, lambda x: -x, rng=0, n_boot=0)
+        ksd_test(pts, lambda x: -x, rng=make_seed(0), n_boot=0)
     with pytest.raises(TypeError, match="`rng` must be"):
         ksd_test(pts, lambda x: -x, rng=1.5)
     with pytest.raises(ValueError, match="`x` must have 2 dimension"):
-        ksd_test(np.zeros(5), lambda x: -x, rng=0)
+        ksd_test(np.zeros(5), lambda x: -x, rng=make_seed(0))

@@ -25,6 +25,8 @@ from refebm._backend import array_namespace
 from refebm.diff import (analytic_energy_and_score, analytic_score, hessian_trace,
                          hutchinson_trace, score)
 
+from seeding import make_rng
+
 RTOL = 1e-12
 
 
@@ -74,7 +76,7 @@ def quartic_hessian_energy(a, x):
 
 
 def test_score_standard_normal():
-    x = np.random.default_rng(0).normal(size=(7, 4))
+    x = make_rng(0).normal(size=(7, 4))
     np.testing.assert_allclose(score(lambda x: 0.5 * anp.sum(x**2, axis=-1))(x), -x, rtol=RTOL)
 
 
@@ -89,14 +91,14 @@ def test_score_correlated_gaussian(d, seed):
 
 
 def test_score_quartic():
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     x = rng.normal(size=(9, 3)) * 2
     np.testing.assert_allclose(score(quartic_energy(0.7))(x), quartic_score(0.7, x), rtol=RTOL)
 
 
 def test_score_does_not_see_log_z():
     # D12: E and E + c have the same score, for a constant c and for a c(theta)
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x = rng.normal(size=(5, 3))
     base = quartic_energy(0.4)
     s0 = score(base)(x)
@@ -114,7 +116,7 @@ def test_score_does_not_see_log_z():
 
 
 def test_score_is_differentiable_in_parameters():
-    x = np.random.default_rng(3).normal(size=(4, 2))
+    x = make_rng(3).normal(size=(4, 2))
     check_grads(lambda a: anp.sum(score(quartic_energy(a))(x) ** 2), modes=["rev"], order=2)(0.3)
 
 
@@ -205,7 +207,7 @@ def test_hessian_trace_gaussian(d, seed):
 
 
 def test_hessian_trace_quartic_exact_and_finite_differences():
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     x = rng.normal(size=(6, 3))
     energy = quartic_energy(-0.6)
     got = hessian_trace(energy)(x)
@@ -220,7 +222,7 @@ def test_hessian_trace_quartic_exact_and_finite_differences():
 
 
 def test_hessian_trace_is_differentiable_in_parameters():
-    x = np.random.default_rng(5).normal(size=(3, 2))
+    x = make_rng(5).normal(size=(3, 2))
     check_grads(lambda a: anp.sum(hessian_trace(quartic_energy(a))(x * a)), modes=["rev"])(0.8)
 
 
@@ -241,7 +243,7 @@ def test_hessian_trace_bad_input():
 
 
 def test_hutchinson_all_rademacher_vectors_is_exact():
-    rng = np.random.default_rng(6)
+    rng = make_rng(6)
     d, n = 4, 5
     x = rng.normal(size=(n, d))
     a = 0.9
@@ -254,7 +256,7 @@ def test_hutchinson_all_rademacher_vectors_is_exact():
 
 
 def test_hutchinson_single_vector_is_the_quadratic_form():
-    rng = np.random.default_rng(7)
+    rng = make_rng(7)
     x, v = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
     want = -np.einsum("ni,nij,nj->n", v, quartic_hessian_energy(0.2, x), v)
     got2 = hutchinson_trace(quartic_energy(0.2), x, v)
@@ -271,7 +273,7 @@ def test_hutchinson_gaussian_vectors_is_unbiased():
     # Laurent & Massart (2000, Lemma 1): P(Y >= 2 |a|_2 sqrt(t) + 2 |a|_inf t) <= e^-t and
     # P(Y <= -2 |a|_2 sqrt(t)) <= e^-t. With n independent points and both tails, the
     # false-failure probability of the assertion is <= 2 n e^-t = 1e-6.
-    rng = np.random.default_rng(8)
+    rng = make_rng(8)
     d, n, m = 3, 5, 20000
     A = random_spd(rng, d)
     lam = np.linalg.eigvalsh(A)

@@ -24,6 +24,8 @@ from scipy.special import logsumexp as sp_logsumexp
 import refebm.discrete as discrete
 from refebm.discrete import MAX_ENUMERATED_UNITS, RBM, Ising, binary_states, spin_states
 
+from seeding import make_rng
+
 RTOL = 1e-10
 
 
@@ -139,7 +141,7 @@ def test_ising_against_brute_force(n, seed, scale):
 
 
 def test_ising_conditional_against_joint_table():
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     J, h = random_ising(rng, 5)
     model = Ising(J, h)
     states, energies = ising_table(J, h)
@@ -162,7 +164,7 @@ def test_ising_conditional_against_joint_table():
 
 def test_ising_gradient_of_log_partition_is_expectation():
     # D8: d log Z / d h = E[s], d log Z / d J_ij = E[s_i s_j] / 2 (entries taken independently)
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     J, h = random_ising(rng, 4)
     states, energies = ising_table(J, h)
     p = np.exp(-energies - sp_logsumexp(-energies))
@@ -211,7 +213,7 @@ def test_ising_float32_kept():
 
 
 def test_ising_on_every_namespace(xp, to_xp):
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     J, h = random_ising(rng, 4)
     ref = Ising(J, h)
     model = Ising(to_xp(J), to_xp(h))
@@ -314,7 +316,7 @@ def test_rbm_against_brute_force(m, k, seed, scale):
 
 def test_rbm_gradient_of_log_partition_is_expectation():
     # D8: d log Z / dW = E_p[v h^T], d log Z / db = E_p[v], d log Z / dc = E_p[h]
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     W, b, c = random_rbm(rng, 3, 4)
     vs, hs, table = rbm_table(W, b, c)
     p = np.exp(-table - sp_logsumexp(-table))
@@ -361,7 +363,7 @@ def test_rbm_large_energies_do_not_overflow():
 
 
 def test_rbm_on_every_namespace(xp, to_xp):
-    rng = np.random.default_rng(5)
+    rng = make_rng(5)
     W, b, c = random_rbm(rng, 3, 2)
     ref = RBM(W, b, c)
     rbm = RBM(to_xp(W), to_xp(b), to_xp(c))

@@ -39,6 +39,8 @@ from refebm.energies import (
     toys,
 )
 
+from seeding import make_rng, make_seed
+
 
 def test_docstring_examples():
     for module in (energies, mlp, toys):
@@ -68,7 +70,7 @@ def _weights(rng, sizes):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("sizes", [[3, 1], [3, 5, 1], [3, 6, 4, 1], [2, 3, 3, 3, 1]])
 def test_energy_matches_plain_numpy_forward(activation, sizes):
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     w = _weights(rng, sizes)
     x = rng.normal(size=(7, sizes[0]))
     np.testing.assert_allclose(MLPEnergy(w, activation)(x), _numpy_energy(w, activation, x),
@@ -76,7 +78,7 @@ def test_energy_matches_plain_numpy_forward(activation, sizes):
 
 
 def test_flat_layout_equals_pairs():
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     w = _weights(rng, [2, 4, 1])
     x = rng.normal(size=(5, 2))
     flat = flatten_weights(w)
@@ -95,7 +97,7 @@ def test_pytorch_sequential_layout(activation):
     # torch.nn.Linear stores weight as (out, in): transpose to refebm's (in, out)
     weights = [(m.weight.detach().numpy().T, m.bias.detach().numpy())
                for m in seq if isinstance(m, torch.nn.Linear)]
-    x = np.random.default_rng(3).normal(size=(6, 3))
+    x = make_rng(3).normal(size=(6, 3))
     expected = seq(torch.from_numpy(x)).detach().numpy()[:, 0]
     np.testing.assert_allclose(MLPEnergy(weights, activation)(x), expected, rtol=1e-12)
 
@@ -129,7 +131,7 @@ def test_activation_derivatives_equal_autograd(activation):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_laplacian_differentiable_in_weights(activation):
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     w = _weights(rng, [2, 4, 3, 1])
     x = rng.normal(size=(6, 2))
 
@@ -163,7 +165,7 @@ def test_large_energies_do_not_overflow():
 
 
 def test_noise_conditional_equals_autograd():
-    rng = np.random.default_rng(5)
+    rng = make_rng(5)
     d = 2
     w = _weights(rng, [d + 1, 5, 4, 1])
     x = rng.normal(size=(6, d))
@@ -185,7 +187,7 @@ def test_noise_conditional_equals_autograd():
 
 @pytest.mark.parametrize("name", ["double_well", "ring", "banana"])
 def test_toy_scores_equal_autograd(name):
-    rng = np.random.default_rng(6)
+    rng = make_rng(6)
     energy, analytic, kw = {
         "double_well": (double_well_energy, double_well_score, {"barrier": 2.5}),
         "ring": (ring_energy, ring_score, {"radius": 1.5, "width": 0.3}),
@@ -203,7 +205,7 @@ def test_banana_log_z_by_scipy():
     def formula(x1, x2):
         return 0.5 * (a - x1) ** 2 + 0.5 * b * (x2 - x1 * x1) ** 2
 
-    x = np.random.default_rng(8).normal(size=(20, 2))
+    x = make_rng(8).normal(size=(20, 2))
     np.testing.assert_allclose(banana_energy(x, a=a, b=b), formula(x[:, 0], x[:, 1]), rtol=1e-14)
     val, err = integrate.dblquad(lambda x2, x1: math.exp(-formula(x1, x2)), -9, 9,
                                  lambda x1: x1 * x1 - 7, lambda x1: x1 * x1 + 7,
@@ -212,7 +214,7 @@ def test_banana_log_z_by_scipy():
 
 
 def test_backends(xp, to_xp):
-    rng = np.random.default_rng(7)
+    rng = make_rng(7)
     w = _weights(rng, [2, 4, 1])
     x = rng.normal(size=(3, 2))
     e_np = MLPEnergy(w, "tanh")
@@ -284,15 +286,15 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="d \\+ 1 >= 2 inputs"):
         NoiseConditionalMLP([(np.ones((1, 1)), np.zeros(1))])
     with pytest.raises(ValueError, match=r"`layer_sizes` must end in 1"):
-        random_mlp_weights([2, 3], 0)
+        random_mlp_weights([2, 3], make_seed(0))
     with pytest.raises(ValueError, match=r"`layer_sizes` must have at least 2"):
-        random_mlp_weights([1], 0)
+        random_mlp_weights([1], make_seed(0))
     with pytest.raises(ValueError, match=r"`layer_sizes\[1\]` must be >= 1"):
-        random_mlp_weights([2, 0, 1], 0)
+        random_mlp_weights([2, 0, 1], make_seed(0))
     with pytest.raises(TypeError, match="`layer_sizes` must be a sequence"):
-        random_mlp_weights(3, 0)
+        random_mlp_weights(3, make_seed(0))
     with pytest.raises(ValueError, match="`bias_scale` must be >= 0"):
-        random_mlp_weights([2, 1], 0, bias_scale=-1.0)
+        random_mlp_weights([2, 1], make_seed(0), bias_scale=-1.0)
     with pytest.raises(TypeError, match="`rng` must be"):
         random_mlp_weights([2, 1], "seed")
     with pytest.raises(ValueError, match="must have 1 output"):
@@ -345,7 +347,7 @@ def test_tanh_energy_gives_the_same_score_matching_loss_and_gradient():
     # to rounding (the loss is a second and its gradient a third derivative of the energy)
     from refebm.objectives import score_matching_loss
 
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     weights = random_mlp_weights([3, 8, 8, 1], rng, bias_scale=0.1)
     x = rng.normal(size=(20, 3))
 

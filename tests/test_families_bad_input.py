@@ -9,6 +9,8 @@ import pytest
 from refebm.families import (Bernoulli, Beta, Dirichlet, Exponential, ExponentialFamily, Gamma,
                              Gaussian, GaussianMixture, Poisson, Wishart)
 
+from seeding import make_seed
+
 NAN, INF = float("nan"), float("inf")
 M2, C2 = np.array([0.0, 1.0]), np.array([[1.0, 0.2], [0.2, 0.5]])
 W, MS, CS = np.array([0.4, 0.6]), np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([C2, np.eye(2)])
@@ -193,7 +195,7 @@ def test_sample_arguments(name):
                           (1.5, TypeError, r"`n` must be an integer"),
                           ("3", TypeError, r"`n` must be an integer")]:
         with pytest.raises(exc, match=match):
-            fam.sample(n, rng=0)
+            fam.sample(n, rng=make_seed(0))
     with pytest.raises(TypeError, match=r"`rng` must be a numpy.random.Generator"):
         fam.sample(2, rng="seed")
     with pytest.raises(ValueError, match=r"`rng` must be a non-negative int seed"):
@@ -202,7 +204,7 @@ def test_sample_arguments(name):
 
 def test_generic_family_without_sampler():
     with pytest.raises(TypeError, match="without `sampler`"):
-        _generic().sample(3, rng=0)
+        _generic().sample(3, rng=make_seed(0))
 
 
 @pytest.mark.parametrize("fam, bad, match", [

@@ -17,6 +17,8 @@ import pytest
 from refebm.figures import FIGURES, FigureData, FigureSpec, make_figures
 from refebm.figures._common import TIMING_SUFFIX
 
+from seeding import make_rng, make_seed
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INVENTORY = {f"D{i}" for i in range(1, 23)}
 NAMES = list(FIGURES)
@@ -35,8 +37,8 @@ def _assert_same_data(a, b):
 @pytest.mark.parametrize("name", NAMES)
 def test_figure_runs_writes_png_and_repeats_for_a_seed(name, tmp_path):
     func = FIGURES[name].func
-    first = func(tmp_path / "a", fast=True, rng=0)
-    second = func(tmp_path / "b", fast=True, rng=0)
+    first = func(tmp_path / "a", fast=True, rng=make_seed(0))
+    second = func(tmp_path / "b", fast=True, rng=make_seed(0))
 
     assert isinstance(first, FigureData)
     assert first.name == name
@@ -53,12 +55,12 @@ def test_figure_runs_writes_png_and_repeats_for_a_seed(name, tmp_path):
 
 
 def test_seeds_and_generators(tmp_path):
-    by_seed = FIGURES["ratio"].func(tmp_path, fast=True, rng=0).data
-    # a Generator is used as it is: default_rng(0) is what the seed 0 becomes
-    by_gen = make_figures(["ratio"], tmp_path, fast=True, rng=np.random.default_rng(0),
+    by_seed = FIGURES["ratio"].func(tmp_path, fast=True, rng=make_seed(0)).data
+    # a Generator is used as it is: make_rng(0) is default_rng(make_seed(0)), what that seed becomes
+    by_gen = make_figures(["ratio"], tmp_path, fast=True, rng=make_rng(0),
                           progress=False)[0].data
     _assert_same_data(by_seed, by_gen)
-    other = FIGURES["ratio"].func(tmp_path, fast=True, rng=1).data
+    other = FIGURES["ratio"].func(tmp_path, fast=True, rng=make_seed(1)).data
     assert not np.array_equal(by_seed["noisy"], other["noisy"])
     np.testing.assert_array_equal(by_seed["clean"], other["clean"])  # the deterministic part
 
@@ -92,7 +94,7 @@ def test_make_figures_equals_the_figure_function(tmp_path):
     assert [d.name for d in out] == ["score_field"]
     assert out[0].paths == (tmp_path / "new" / "deep" / "score_field.png",)
     assert out[0].paths[0].is_file()
-    direct = FIGURES["score_field"].func(tmp_path, fast=True, rng=0)
+    direct = FIGURES["score_field"].func(tmp_path, fast=True, rng=make_seed(0))
     _assert_same_data(out[0].data, direct.data)
 
 
@@ -107,10 +109,11 @@ def test_make_figures_order_repeats_and_arguments(tmp_path, monkeypatch):
 
     for name, spec in list(FIGURES.items()):
         monkeypatch.setitem(FIGURES, name, spec._replace(func=recorder(name)))
-    out = make_figures(["chains", "nce", "chains"], tmp_path, fast=np.bool_(True), rng=7,
+    seed = make_seed(7)
+    out = make_figures(["chains", "nce", "chains"], tmp_path, fast=np.bool_(True), rng=seed,
                        progress=False)
     assert [d.name for d in out] == ["chains", "nce"]
-    assert calls == [("chains", tmp_path, True, 7), ("nce", tmp_path, True, 7)]
+    assert calls == [("chains", tmp_path, True, seed), ("nce", tmp_path, True, seed)]
     calls.clear()
     make_figures("ratio", tmp_path, progress=False)
     assert calls == [("ratio", tmp_path, False, 0)]

@@ -29,6 +29,8 @@ from refebm.objectives.score_matching import multiscale_denoising_score_matching
 from refebm.samplers import annealed_langevin
 from refebm.train import fit
 
+from seeding import make_rng, make_seed
+
 FALSE_FAILURE = 1e-6
 
 # The D18 mixture of Song and Ermon (2019, section 3.2.2): 0.2 N((-5,-5), I) + 0.8 N((5,5), I).
@@ -52,7 +54,7 @@ def binomial_halfwidth(n, p, rate=FALSE_FAILURE):
 
 def test_geometric_sigmas_from_the_diameter_to_sigma_min():
     # random inputs to an exact check: no false-failure rate applies
-    data = np.random.default_rng(0).normal(size=(2500, 3)) * [1.0, 2.0, 0.5]
+    data = make_rng(0).normal(size=(2500, 3)) * [1.0, 2.0, 0.5]
     got = geometric_sigmas(data, 7, sigma_min=0.05)
     diameter = pdist(data).max()  # a second computation of the largest pairwise distance
     np.testing.assert_allclose(got, np.geomspace(diameter, 0.05, 7), rtol=1e-12)
@@ -92,15 +94,15 @@ def test_numpy_only_entry_points_refuse_other_namespaces():
 
 # -- ncsn_loss --------------------------------------------------------------------------------
 
-def small_net(seed=0, hidden=6):
-    return random_mlp_weights([3, hidden, hidden, 1], seed, bias_scale=0.3)
+def small_net(hidden=6):
+    return random_mlp_weights([3, hidden, hidden, 1], make_rng("small_net"), bias_scale=0.3)
 
 
 def test_ncsn_loss_with_every_level_equals_the_multiscale_loss_value_and_gradient():
     # One point per (level, datum) pair: the per-point loss averages lambda = sigma^2 times the
     # DSM loss over the levels, which is multiscale_denoising_score_matching_loss exactly.
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     sigmas = np.array([3.0, 1.0, 0.2])
     x = rng.normal(size=(5, 2))
     noise = rng.normal(size=(3, 5, 2))
@@ -151,7 +153,7 @@ def test_ncsn_loss_closed_form_and_zero_at_the_exact_score_of_a_point_mass():
     # N(a, (1 + sigma^2) I) instead, sigma s + z = z / (1 + sigma^2): loss = mean ||z||^2 / (2 (1 +
     # sigma^2)^2), checked by hand.
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     a = np.array([1.0, -2.0])
     sigmas = np.array([2.0, 0.5, 0.1])
     levels = rng.integers(0, 3, size=40)
@@ -206,14 +208,14 @@ def test_train_ncsn_is_fit_on_ncsn_loss_with_the_documented_draws():
     # The documented order of draws (initial weights, then per step the batch permutation, the
     # levels, the noise), replayed by hand with refebm.train.fit: the same weights and losses.
     # random inputs to an exact check: no false-failure rate applies
-    data = np.random.default_rng(3).normal(size=(40, 2))
+    data = make_rng(3).normal(size=(40, 2))
     sigmas = np.array([4.0, 1.0, 0.25])
     got = train_ncsn(data, sigmas, hidden=5, steps=(4, 3), step_size=(1e-2, 1e-3),
-                     batch_size=16, rng=7)
+                     batch_size=16, rng=make_seed(7))
     assert isinstance(got, NCSNResult) and got.losses.shape == (7,)
     np.testing.assert_array_equal(got.sigmas, sigmas)
 
-    gen = np.random.default_rng(7)
+    gen = make_rng(7)
     theta = random_mlp_weights([3, 5, 5, 1], gen)
 
     def loss(th, batch, rng):
@@ -230,40 +232,40 @@ def test_train_ncsn_is_fit_on_ncsn_loss_with_the_documented_draws():
         np.testing.assert_array_equal(w, w2)
         np.testing.assert_array_equal(b, b2)
     again = train_ncsn(data, sigmas, hidden=5, steps=(4, 3), step_size=(1e-2, 1e-3),
-                       batch_size=16, rng=7)
+                       batch_size=16, rng=make_seed(7))
     np.testing.assert_array_equal(again.losses, got.losses)
 
 
 def test_bad_input_train_ncsn():
     data, sig = np.zeros((8, 2)), np.array([1.0, 0.5])
     with pytest.raises(ValueError, match="`data` must have 2 dimension"):
-        train_ncsn(np.zeros(8), sig, rng=0)
+        train_ncsn(np.zeros(8), sig, rng=make_seed(0))
     with pytest.raises(ValueError, match="`data` must be finite"):
-        train_ncsn(np.full((8, 2), np.nan), sig, rng=0)
+        train_ncsn(np.full((8, 2), np.nan), sig, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        train_ncsn(data, np.array([0.5, 1.0]), rng=0)
+        train_ncsn(data, np.array([0.5, 1.0]), rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be finite"):
-        train_ncsn(data, np.array([np.inf, 1.0]), rng=0)
+        train_ncsn(data, np.array([np.inf, 1.0]), rng=make_seed(0))
     with pytest.raises(ValueError, match="`hidden` must be >= 1"):
-        train_ncsn(data, sig, hidden=0, rng=0)
+        train_ncsn(data, sig, hidden=0, rng=make_seed(0))
     with pytest.raises(TypeError, match="`hidden` must be an integer"):
-        train_ncsn(data, sig, hidden=2.5, rng=0)
+        train_ncsn(data, sig, hidden=2.5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`activation` must be one of"):
-        train_ncsn(data, sig, activation="relu", rng=0)
+        train_ncsn(data, sig, activation="relu", rng=make_seed(0))
     with pytest.raises(TypeError, match="`activation` must be a string"):
-        train_ncsn(data, sig, activation=1, rng=0)
+        train_ncsn(data, sig, activation=1, rng=make_seed(0))
     with pytest.raises(ValueError, match="`steps` must be >= 1"):
-        train_ncsn(data, sig, steps=0, step_size=0.1, rng=0)
+        train_ncsn(data, sig, steps=0, step_size=0.1, rng=make_seed(0))
     with pytest.raises(ValueError, match="`steps` must not be empty"):
-        train_ncsn(data, sig, steps=(), step_size=(), rng=0)
+        train_ncsn(data, sig, steps=(), step_size=(), rng=make_seed(0))
     with pytest.raises(ValueError, match="`step_size` must have one entry per stage"):
-        train_ncsn(data, sig, steps=(2, 2), step_size=0.1, rng=0)
+        train_ncsn(data, sig, steps=(2, 2), step_size=0.1, rng=make_seed(0))
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        train_ncsn(data, sig, steps=2, step_size=-0.1, rng=0)
+        train_ncsn(data, sig, steps=2, step_size=-0.1, rng=make_seed(0))
     with pytest.raises(ValueError, match="`batch_size` must be <= 8"):
-        train_ncsn(data, sig, batch_size=9, rng=0)
+        train_ncsn(data, sig, batch_size=9, rng=make_seed(0))
     with pytest.raises(TypeError, match="`progress` must be a bool"):
-        train_ncsn(data, sig, steps=1, step_size=0.1, progress="yes", rng=0)
+        train_ncsn(data, sig, steps=1, step_size=0.1, progress="yes", rng=make_seed(0))
     with pytest.raises(TypeError, match="`rng` must be a numpy.random.Generator"):
         train_ncsn(data, sig, steps=1, step_size=0.1, rng="seed")
 
@@ -310,7 +312,7 @@ def test_bad_input_noisy_mixture_score():
 
 def test_mode_weights_equals_a_plain_loop(xp):
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     samples = rng.normal(size=(5000, 2)) * 3
     centers = rng.normal(size=(7, 2)) * 3
     labels = np.array([0, 2, 1, 1, 0, 2, 2])
@@ -359,11 +361,11 @@ def test_compare_samplers_is_annealed_then_plain_langevin_from_one_generator():
     # random inputs to an exact check: no false-failure rate applies
     score_fn = noisy_mixture_score(MIXTURE)
     sigmas = np.array([8.0, 2.0, 0.5])
-    x0 = np.random.default_rng(5).uniform(-BOX, BOX, size=(50, 2))
+    x0 = make_rng(5).uniform(-BOX, BOX, size=(50, 2))
     got = compare_samplers(score_fn, sigmas, x0, 9, step_size=0.01, n_steps_each=4,
                            plain_step_size=0.2, centers=MEANS)
     assert isinstance(got, Comparison)
-    gen = np.random.default_rng(9)
+    gen = make_rng(9)
     annealed = annealed_langevin(score_fn, sigmas, 0.01, 4, x0, gen)
     plain = annealed_langevin(score_fn, sigmas[-1:], 0.2, 12, x0, gen)
     np.testing.assert_array_equal(got.annealed, annealed)
@@ -403,7 +405,7 @@ def test_bad_input_compare_samplers():
 
 def test_two_moons_from_noise_lies_on_the_arcs():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(6)
+    rng = make_rng(6)
     labels = rng.integers(0, 2, size=200)
     t = rng.random(200)
     x = two_moons_from_noise(labels, t, np.zeros((200, 2)))
@@ -420,7 +422,7 @@ def test_two_moons_replays_its_draws_and_has_binomial_moon_counts():
     n = 20000
     got = two_moons(n, 11, weights=(0.2, 0.8), scale=0.1)
     assert isinstance(got, TwoMoons)
-    gen = np.random.default_rng(11)
+    gen = make_rng(11)
     labels = (gen.random(n) >= 0.2).astype(int)
     t, z = gen.random(n), gen.standard_normal((n, 2))
     np.testing.assert_array_equal(got.labels, labels)
@@ -504,7 +506,7 @@ def mode0_mass_of_the_exact_chain(sigmas, step_size, t_each, dx=0.04):
 @pytest.fixture(scope="module")
 def ladder():
     """The data of the D18 mixture and its NCSN ladder: 20 levels from the diameter to 0.05."""
-    data = MIXTURE.sample(10000, rng=0)
+    data = MIXTURE.sample(10000, rng=make_seed(0))
     sigmas = geometric_sigmas(data, N_LEVELS, sigma_min=0.05)
     return data, sigmas, (REL_STEP * sigmas[-1]) ** 2
 
@@ -534,7 +536,7 @@ def test_annealed_langevin_with_the_exact_score_recovers_the_weights_plain_does_
     # plain Langevin keeps the chains in the basin they start in: p_plain is about 1/2, so far
     # from 0.2 that its own binomial interval stays outside the bound (checked exactly here)
     assert abs(p_plain - WEIGHTS[0]) - binomial_halfwidth(n, p_plain) - 1e-3 > bound
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     x0 = rng.uniform(-BOX, BOX, size=(n, 2))
     got = compare_samplers(noisy_mixture_score(MIXTURE), sigmas, x0, rng, step_size=eps,
                            n_steps_each=T_EACH, plain_step_size=PLAIN_STEP, centers=MEANS)
@@ -552,7 +554,7 @@ def trained(ladder):
     at 1e-3, batches of 256 (about 15 s here)."""
     data, sigmas, _ = ladder
     return train_ncsn(data, sigmas, hidden=32, steps=(1500, 500), step_size=(1e-2, 1e-3),
-                      batch_size=256, rng=0)
+                      batch_size=256, rng=make_seed(0))
 
 
 def test_trained_ncsn_annealed_recovers_the_weights_plain_does_not(ladder, trained):
@@ -568,7 +570,7 @@ def test_trained_ncsn_annealed_recovers_the_weights_plain_does_not(ladder, train
     data, sigmas, eps = ladder
     assert trained.losses.shape == (2000,) and np.all(np.isfinite(trained.losses))
     n = 2000
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x0 = rng.uniform(-BOX, BOX, size=(n, 2))
     got = compare_samplers(trained.model.score, sigmas, x0, rng, step_size=eps,
                            n_steps_each=T_EACH, plain_step_size=PLAIN_STEP, centers=MEANS)

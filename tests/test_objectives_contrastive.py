@@ -31,6 +31,8 @@ from refebm.objectives import (
 )
 from refebm.samplers import mala_kernel, ula_kernel
 
+from seeding import make_rng, make_seed
+
 Z_BOUND = 5.0  # two-sided normal tail 5.7e-7 per assertion
 
 
@@ -60,7 +62,7 @@ def gamma_grad(theta, x):
 
 
 def test_cd_loss_and_gradient_by_hand():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     xd, xm = rng.normal(size=(7, 2)), rng.normal(size=(5, 2))
 
     def energy(theta, x):  # linear in theta: gradient = mean features(data) - mean features(model)
@@ -85,7 +87,7 @@ def test_cd_with_exact_samples_is_unbiased(model):
     per component with the sample standard deviation (n = 200000): false-failure rate 5.7e-7
     per component (asymptotic).
     """
-    rng = np.random.default_rng(1 if model == "gaussian" else 2)
+    rng = make_rng(1 if model == "gaussian" else 2)
     n = 200_000
     if model == "gaussian":
         theta = np.array([0.3, 1.7])  # model N(0.3, 1 / 1.7)
@@ -120,7 +122,7 @@ def test_cd1_ula_bias_on_a_gaussian():
     Bound: CLT per component, 5.0 sample standard errors (n = 200000): false-failure rate
     5.7e-7 per component (asymptotic).
     """
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     n, h = 200_000, 0.2
     m, v = 1.0, 0.64
     theta = np.array([0.3, 1.7])
@@ -141,7 +143,7 @@ def test_cd1_ula_bias_on_a_gaussian():
 
 
 def test_langevin_chains_by_hand_and_mala_with_zero_uniforms():
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     x0 = rng.normal(size=(5, 2))
     noise = rng.normal(size=(3, 5, 2))
     energy = lambda x: 0.25 * anp.sum(x**4, axis=1)  # noqa: E731 score -x^3
@@ -158,11 +160,11 @@ def test_langevin_chains_by_hand_and_mala_with_zero_uniforms():
 
 
 def test_kernel_paths_equal_explicit_noise():
-    rng = np.random.default_rng(5)
+    rng = make_rng(5)
     theta = np.array([0.3, 1.7])
     xd = rng.normal(size=(6, 1))
     # ULA kernel: one normal draw (n, d) per step
-    gen = np.random.default_rng(11)
+    gen = make_rng(11)
     noise = np.stack([gen.standard_normal((6, 1)) for _ in range(3)])
     got = cd_k(gauss_energy, theta, xd, lambda e: ula_kernel(e, 0.1), 3, 11)
     ref = langevin_cd(gauss_energy, theta, xd, xd, 0.1, noise)
@@ -170,7 +172,7 @@ def test_kernel_paths_equal_explicit_noise():
     np.testing.assert_allclose(got.gradient, ref.gradient, rtol=1e-12)
     # MALA kernel: a normal (n, d) then a uniform (n,) per step; persistent chains
     chains = rng.normal(size=(4, 1))
-    gen = np.random.default_rng(12)
+    gen = make_rng(12)
     draws = [(gen.standard_normal((4, 1)), gen.random(4)) for _ in range(2)]
     got = persistent_cd(gauss_energy, theta, xd, chains, lambda e: mala_kernel(e, 0.3), 2, 12)
     ref = langevin_cd(gauss_energy, theta, xd, chains, 0.3, np.stack([d[0] for d in draws]),
@@ -179,7 +181,7 @@ def test_kernel_paths_equal_explicit_noise():
     np.testing.assert_allclose(got.gradient, ref.gradient, rtol=1e-12)
     # short-run: starting points first, then the (k, n, d) noise
     for init, bounds in (("uniform", (-1.0, 1.0)), ("gaussian", (-1.0, 1.0))):
-        gen = np.random.default_rng(13)
+        gen = make_rng(13)
         x0 = noise_init(5, 1, gen, init=init, bounds=bounds)
         noise = gen.standard_normal((4, 5, 1))
         got = short_run(gauss_energy, theta, xd, 4, 0.1, 13, n_samples=5, init=init)
@@ -189,14 +191,14 @@ def test_kernel_paths_equal_explicit_noise():
 
 
 def test_noise_init():
-    x = noise_init(1000, 3, 0, bounds=(2.0, 3.0))
+    x = noise_init(1000, 3, make_seed(0), bounds=(2.0, 3.0))
     assert x.shape == (1000, 3) and x.min() >= 2.0 and x.max() < 3.0
-    g = noise_init(4, 2, np.random.default_rng(0), init="gaussian")
-    np.testing.assert_array_equal(g, np.random.default_rng(0).standard_normal((4, 2)))
+    g = noise_init(4, 2, make_rng(0), init="gaussian")
+    np.testing.assert_array_equal(g, make_rng(0).standard_normal((4, 2)))
 
 
 def test_backends(xp, to_xp):
-    rng = np.random.default_rng(6)
+    rng = make_rng(6)
     xd, xm = rng.normal(size=(5, 2)), rng.normal(size=(3, 2))
     energy = lambda x: 0.5 * xp.sum(x * x, axis=1) if xp is not anp else 0.5 * anp.sum(x * x, 1)  # noqa: E731
     got = cd_loss(energy, to_xp(xd), to_xp(xm))
@@ -256,12 +258,12 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"`bounds\[0\]` must have lo < hi"):
         short_run(gauss_energy, th, xd, 2, 0.1, 0, bounds=(1.0, -1.0))
     with pytest.raises(ValueError, match="`bounds` must be finite"):
-        noise_init(2, 1, 0, bounds=(-np.inf, 1.0))
+        noise_init(2, 1, make_seed(0), bounds=(-np.inf, 1.0))
     with pytest.raises(ValueError, match="`n_samples` must be >= 1"):
         short_run(gauss_energy, th, xd, 2, 0.1, 0, n_samples=0)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
         short_run(gauss_energy, th, xd, 2, -0.1, 0)
     with pytest.raises(ValueError, match="`d` must be >= 1"):
-        noise_init(2, 0, 0)
+        noise_init(2, 0, make_seed(0))
     with pytest.raises(TypeError, match="`init` must be 'uniform' or 'gaussian'"):
-        noise_init(2, 1, 0, init=None)
+        noise_init(2, 1, make_seed(0), init=None)

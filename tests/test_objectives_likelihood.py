@@ -28,13 +28,15 @@ from refebm.objectives import (
     nll_gradient,
 )
 
+from seeding import make_rng
+
 
 def test_docstring_examples():
     assert doctest.testmod(likelihood, raise_on_error=False).failed == 0
 
 
 def test_nll_gaussian_closed_form():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     x = rng.normal(size=(9, 1))
     mu, s2 = 0.4, 0.7
     energy = lambda y: 0.5 * (y[:, 0] - mu) ** 2 / s2  # noqa: E731
@@ -80,7 +82,7 @@ def _quartic(theta, x):
 
 
 def test_nll_gradient_equals_d8_expectation():
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     theta = np.array([0.6, -0.4, 0.3])
     x = rng.normal(size=(12, 1))
     got = nll_gradient(_quartic, theta, x, bounds=[(-np.inf, np.inf)])
@@ -94,7 +96,7 @@ def test_nll_gradient_equals_d8_expectation():
 
 
 def test_nll_gradient_gamma_closed_form():
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x = rng.gamma(3.0, 0.5, size=(10, 1))
     theta = np.array([2.5, 1.5])  # Gamma(alpha, rate beta), log Z = lgamma(a) - a log b
 
@@ -135,7 +137,7 @@ def test_d9_cross_entropy_is_kl_plus_entropy():
 
 
 def test_gradients_match_finite_differences():
-    x = np.random.default_rng(3).normal(size=(6, 1))
+    x = make_rng(3).normal(size=(6, 1))
     check_grads(lambda th: negative_log_likelihood(lambda y: _quartic(th, y), x,
                                                    bounds=[(-np.inf, np.inf)]),
                 modes=["rev"], order=1)(np.array([0.6, -0.4, 0.3]))

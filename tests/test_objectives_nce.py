@@ -23,6 +23,8 @@ from scipy import integrate, optimize
 import refebm.objectives.nce as nce
 from refebm.objectives import nce_logit, nce_loss, nce_population_loss
 
+from seeding import make_rng
+
 LOG2PI = math.log(2 * math.pi)
 
 
@@ -40,7 +42,7 @@ def quad_energy(theta):
 
 
 def test_loss_by_densities():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     xd, xn = rng.normal(size=(7, 1)), rng.normal(size=(11, 1)) * 1.5
     theta, log_z, nu = np.array([0.4, -0.3]), 0.9, 2.5
     log_pn = normal_log_prob(0.0, 2.25)
@@ -143,7 +145,7 @@ def test_sample_loss_estimates_population():
     n_d + nu^2 var_n / n_n) with sample variances (n_d = 100000, n_n = 200000): false-failure
     rate 5.7e-7 (asymptotic).
     """
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     m, v, nu = 0.7, 0.64, 2.0
     log_pd, log_pn = normal_log_prob(m, v), normal_log_prob(0.0, 2.25)
     theta, log_z = np.array([0.5, -0.4]), 1.2  # not the optimum
@@ -160,7 +162,7 @@ def test_sample_loss_estimates_population():
 
 
 def test_gradients_match_finite_differences():
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     xd, xn = rng.normal(size=(6, 1)), rng.normal(size=(9, 1)) * 1.5
     log_pn = normal_log_prob(0.0, 2.25)
     log_pd = normal_log_prob(0.7, 0.64)
@@ -173,7 +175,7 @@ def test_gradients_match_finite_differences():
 
 
 def test_backends(xp, to_xp):
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     xd, xn = rng.normal(size=(4, 1)), rng.normal(size=(6, 1))
     e = lambda x: 0.3 * x[:, 0] ** 2  # noqa: E731
     lpn = lambda x: -0.5 * x[:, 0] ** 2 - 0.5 * LOG2PI  # noqa: E731

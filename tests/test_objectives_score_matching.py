@@ -47,6 +47,8 @@ from refebm.objectives import (
     sliced_score_matching_loss,
 )
 
+from seeding import make_rng, make_seed
+
 
 def test_docstring_examples():
     for module in (sm, sm.exact, sm.denoising, sm.closed_form):
@@ -135,7 +137,7 @@ def mixture2():
 # ----------------------------------------------------------------------------- exact loss
 
 def test_exact_loss_gaussian_closed_form():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     d = 3
     a = rng.normal(size=(d, d))
     prec = a @ a.T + np.eye(d)
@@ -151,7 +153,7 @@ def test_exact_loss_gaussian_closed_form():
 
 @pytest.mark.parametrize("activation", ["tanh", "softplus", "swish"])
 def test_exact_loss_mlp_one_pass_equals_autograd(activation):
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     w = random_mlp_weights([3, 6, 5, 1], rng, bias_scale=0.5)
     x = rng.normal(size=(7, 3))
     e = MLPEnergy(w, activation)
@@ -171,7 +173,7 @@ def test_exact_loss_mlp_one_pass_equals_autograd(activation):
 
 def test_exact_loss_energy_form_and_the_garbled_one():
     """E_data[1/2 |grad E|^2 - Laplacian E], not a sum of squared second derivatives."""
-    x = np.random.default_rng(2).normal(size=(11, 2))
+    x = make_rng(2).normal(size=(11, 2))
     e = poly2(x)
     s = poly2_score(x)
     lap_e = (3 * A2 * x**2).sum(axis=1) + np.trace(C2) + 2 * K2 * x[:, 1]
@@ -208,7 +210,7 @@ def test_population_identity_1d():
 
 def test_population_identity_1d_mlp_model():
     log_p, pdf_score = mixture1()
-    e = MLPEnergy(random_mlp_weights([1, 8, 8, 1], 3, bias_scale=0.5), "softplus")
+    e = MLPEnergy(random_mlp_weights([1, 8, 8, 1], make_seed(3), bias_scale=0.5), "softplus")
     opts = dict(epsabs=1e-13, epsrel=1e-12, limit=400, points=[-1.0, 1.5])
 
     def fisher_integrand(t):
@@ -246,7 +248,7 @@ def _all_rademacher(n, d):
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
 def test_sliced_all_rademacher_equals_exact(d):
-    rng = np.random.default_rng(10 + d)
+    rng = make_rng(10 + d)
     e = MLPEnergy(random_mlp_weights([d, 5, 1], rng, bias_scale=0.5), "tanh")
     x = rng.normal(size=(4, d))
     exact = score_matching_loss(e, x, reduction="none")
@@ -260,7 +262,7 @@ def test_sliced_all_rademacher_equals_exact(d):
 
 def test_sliced_single_vectors_by_hand():
     """One vector per point, (n, d) or (1, n, d): v^T H v + (v^T s)^2 / 2 for a Gaussian."""
-    rng = np.random.default_rng(12)
+    rng = make_rng(12)
     prec = np.array([[2.0, 0.5], [0.5, 1.0]])
     mean = np.array([0.3, -0.1])
     x = rng.normal(size=(6, 2))
@@ -279,7 +281,7 @@ def test_sliced_single_vectors_by_hand():
 # ------------------------------------------------------------------------------ DSM (D16)
 
 def test_dsm_by_hand_and_paths_agree():
-    rng = np.random.default_rng(20)
+    rng = make_rng(20)
     x, z = rng.normal(size=(8, 2)), rng.normal(size=(8, 2))
     sigma = 0.37
     expected = 0.5 * np.sum((poly2_score(x + sigma * z) + z / sigma) ** 2, axis=1)
@@ -372,7 +374,7 @@ def test_dsm_population_minimized_by_noisy_density():
 # --------------------------------------------------------------------- control variate (D17)
 
 def test_control_variate_zero_conditional_mean_and_cancellation_free_form():
-    rng = np.random.default_rng(30)
+    rng = make_rng(30)
     x = rng.normal(size=(5, 2))
     tz, wz = _gh(6)
     z = np.array(list(itertools.product(tz, repeat=2)))
@@ -510,7 +512,7 @@ def test_control_variate_sample_variances():
     prec, mu, m, cov = _gaussian_setup()
     sigma = 0.1
     n = 200_000
-    rng = np.random.default_rng(31)
+    rng = make_rng(31)
     x = m + rng.normal(size=(n, 2)) @ np.linalg.cholesky(cov).T
     z = rng.normal(size=(n, 2))
     energy = gaussian_energy(mu, prec)
@@ -529,7 +531,7 @@ def test_control_variate_sample_variances():
 # ----------------------------------------------------------------------------- multi-scale
 
 def test_multiscale_is_weighted_mean_of_single_levels():
-    rng = np.random.default_rng(40)
+    rng = make_rng(40)
     x = rng.normal(size=(6, 2))
     sigmas = np.array([1.0, 0.5, 0.1])
     noise = rng.normal(size=(3, 6, 2))
@@ -552,7 +554,7 @@ def test_multiscale_is_weighted_mean_of_single_levels():
 # ---------------------------------------------------------------------------- closed forms
 
 def test_gaussian_closed_form_is_mle_and_generic_minimizer():
-    rng = np.random.default_rng(50)
+    rng = make_rng(50)
     x = rng.normal(size=(40, 2)) @ np.array([[1.0, 0.3], [0.0, 0.7]]) + np.array([0.5, -1.0])
     fit = score_matching_gaussian(x)
     np.testing.assert_allclose(fit.mean, x.mean(axis=0), rtol=1e-12)
@@ -573,7 +575,7 @@ def test_gaussian_closed_form_is_mle_and_generic_minimizer():
 
 
 def test_exponential_family_closed_form():
-    rng = np.random.default_rng(51)
+    rng = make_rng(51)
     x = rng.gamma(3.0, 0.5, size=(60, 1)) - 1.0  # asymmetric data
 
     def T(y):
@@ -600,7 +602,7 @@ def test_exponential_family_closed_form():
 
 
 def test_exponential_family_gaussian_matches_gaussian_closed_form():
-    rng = np.random.default_rng(52)
+    rng = make_rng(52)
     x = rng.normal(size=(30, 2)) + np.array([1.0, -0.5])
 
     def T(y):
@@ -616,7 +618,7 @@ def test_exponential_family_gaussian_matches_gaussian_closed_form():
 # ------------------------------------------------------------------------------- gradients
 
 def test_gradients_match_finite_differences():
-    rng = np.random.default_rng(60)
+    rng = make_rng(60)
     x = rng.normal(size=(5, 2))
     z = rng.normal(size=(5, 2))
     v = rng.normal(size=(3, 5, 2))
@@ -652,7 +654,7 @@ def test_gradients_match_finite_differences():
 # -------------------------------------------------------------------------------- backends
 
 def test_backends(xp, to_xp):
-    rng = np.random.default_rng(70)
+    rng = make_rng(70)
     x, z = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
     w = random_mlp_weights([2, 5, 1], rng, bias_scale=0.3)
     e_np = MLPEnergy(w)

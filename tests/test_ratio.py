@@ -18,6 +18,8 @@ from scipy import stats
 import refebm.ratio as ratio
 from refebm.ratio import Denoised, anomaly_score, denoise, log_ratio
 
+from seeding import make_rng
+
 
 def test_docstring_examples():
     assert doctest.testmod(ratio, raise_on_error=False).failed == 0
@@ -42,7 +44,7 @@ def gaussian(rng, d):
 
 
 def test_log_ratio_is_the_ratio_of_normalized_densities():
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     mean, cov, _, energy, _ = gaussian(rng, 3)
     x, xp_ = rng.normal(size=(8, 3)), rng.normal(size=(8, 3)) * 2
     dist = stats.multivariate_normal(mean, cov)
@@ -52,7 +54,7 @@ def test_log_ratio_is_the_ratio_of_normalized_densities():
 
 def test_log_ratio_needs_no_z():
     # D6: shifting E by any constant (which moves log Z by the same constant) changes nothing
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     _, _, _, energy, _ = gaussian(rng, 2)
     x, xp_ = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
     base = log_ratio(energy, x, xp_)
@@ -76,7 +78,7 @@ def test_log_ratio_on_every_namespace(xp, to_xp):
     def energy(x):
         return 0.5 * xp.sum(x**2, axis=-1) + xp.sum(x, axis=-1) ** 3 / 10
 
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x, xp_ = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     e = lambda u: 0.5 * np.sum(u**2, axis=-1) + np.sum(u, axis=-1) ** 3 / 10  # noqa: E731
     np.testing.assert_allclose(np.asarray(log_ratio(energy, to_xp(x), to_xp(xp_))),
@@ -107,7 +109,7 @@ def test_log_ratio_bad_input():
 
 
 def test_anomaly_score_with_and_without_log_z():
-    rng = np.random.default_rng(3)
+    rng = make_rng(3)
     mean, cov, _, energy, log_z = gaussian(rng, 3)
     x = rng.normal(size=(50, 3)) * 3
     np.testing.assert_array_equal(anomaly_score(energy, x), energy(x))
@@ -116,7 +118,7 @@ def test_anomaly_score_with_and_without_log_z():
 
 
 def test_anomaly_ranking_is_shift_invariant_and_that_of_the_density():
-    rng = np.random.default_rng(4)
+    rng = make_rng(4)
     mean, cov, _, energy, log_z = gaussian(rng, 2)
     x = rng.normal(size=(40, 2)) * 2
     e = energy(x)
@@ -189,7 +191,7 @@ class _Gauss:
 
 
 def test_denoise_converges_to_the_gaussian_posterior_mode():
-    rng = np.random.default_rng(5)
+    rng = make_rng(5)
     mean, _, prec, energy, _ = gaussian(rng, 3)
     y = rng.normal(size=(4, 3)) * 3
     sigma = 0.8
@@ -206,7 +208,7 @@ def test_denoise_converges_to_the_gaussian_posterior_mode():
 
 
 def test_denoise_without_observation_goes_to_the_prior_mode():
-    rng = np.random.default_rng(6)
+    rng = make_rng(6)
     mean, _, prec, energy, _ = gaussian(rng, 2)
     step, n_steps = steps_for(prec, np.inf)
     res = denoise(energy, rng.normal(size=(3, 2)), step, n_steps)
@@ -235,7 +237,7 @@ def test_denoise_path_and_determinism():
 
 
 def test_denoise_on_every_namespace(xp, to_xp):
-    rng = np.random.default_rng(7)
+    rng = make_rng(7)
     mean, _, prec, _, _ = gaussian(rng, 2)
     y = rng.normal(size=(3, 2))
     step, n_steps = steps_for(prec, 0.5)

@@ -15,12 +15,14 @@ from refebm import discrete
 from refebm.samplers import (GibbsState, ising_gibbs_kernel, ising_gibbs_step, rbm_gibbs_kernel,
                              rbm_gibbs_step, sample)
 
+from seeding import make_rng
+
 FALSE_FAILURE = 1e-6
 N_CHAINS = 20000
 
 
 def ising_params(d=4):
-    rng = np.random.default_rng(30 + d)
+    rng = make_rng(30 + d)
     a = rng.normal(0, 0.4, (d, d))
     J = np.triu(a, 1) + np.triu(a, 1).T
     return J, rng.normal(0, 0.3, d)
@@ -111,7 +113,7 @@ def test_ising_gibbs_leaves_the_exact_law_invariant(k_steps):
     J, h = ising_params(4)
     states, pi = ising_probs(J, h)
     assert N_CHAINS * pi.min() >= 50
-    rng = np.random.default_rng(40 + k_steps)
+    rng = make_rng(40 + k_steps)
     x0 = states[rng.choice(len(pi), size=N_CHAINS, p=pi)]
     res = sample(ising_gibbs_kernel(J, h), x0, k_steps, rng, keep="last")
     counts = np.bincount(state_index(res.trace[-1]), minlength=len(pi))
@@ -120,7 +122,7 @@ def test_ising_gibbs_leaves_the_exact_law_invariant(k_steps):
 
 
 def rbm_params(m=4, k=3, scale=0.8):
-    rng = np.random.default_rng(50)
+    rng = make_rng(50)
     return rng.normal(0, scale, (m, k)), rng.normal(0, 0.5, m), rng.normal(0, 0.5, k)
 
 
@@ -140,7 +142,7 @@ def test_rbm_block_gibbs_leaves_the_joint_law_invariant(k_steps):
     pi /= pi.sum()
     n = 40000
     assert n * pi.min() >= 50
-    rng = np.random.default_rng(60 + k_steps)
+    rng = make_rng(60 + k_steps)
     x0 = joint[rng.choice(len(pi), size=n, p=pi)]
     res = sample(rbm_gibbs_kernel(W, b, c), x0, k_steps, rng, keep="last")
     idx = res.trace[-1].astype(int) @ (2 ** np.arange(m + k)[::-1])
@@ -173,7 +175,7 @@ def test_rbm_step_rule_and_refebm_discrete_conditionals():
 
 def test_steps_are_bit_identical_across_runs_and_batch_splits():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(70)
+    rng = make_rng(70)
     J, h = ising_params(4)
     s = np.where(rng.random((10, 4)) < 0.5, -1.0, 1.0)
     u = rng.random((10, 4))
@@ -191,13 +193,13 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
         np.testing.assert_array_equal(full[i], np.concatenate([p[i] for p in parts]))
     # the kernels draw uniforms (n, d) [Ising] / (n, k) then (n, m) [RBM] from rng
     k = ising_gibbs_kernel(J, h)
-    got, _ = k(k.init(s), np.random.default_rng(1))
+    got, _ = k(k.init(s), make_rng(1))
     np.testing.assert_array_equal(
-        got.x, ising_gibbs_step(s, J, h, np.random.default_rng(1).random((10, 4))))
+        got.x, ising_gibbs_step(s, J, h, make_rng(1).random((10, 4))))
     k = rbm_gibbs_kernel(W, b, c)
     x = np.concatenate([v, np.zeros((10, 3))], axis=1)
-    got, _ = k(k.init(x), np.random.default_rng(2))
-    g = np.random.default_rng(2)
+    got, _ = k(k.init(x), make_rng(2))
+    g = make_rng(2)
     uh2, uv2 = g.random((10, 3)), g.random((10, 4))
     vv, hh = rbm_gibbs_step(v, W, b, c, uh2, uv2)
     np.testing.assert_array_equal(got.x, np.concatenate([vv, hh], axis=1))

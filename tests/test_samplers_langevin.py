@@ -20,6 +20,8 @@ from refebm.samplers import (LangevinState, annealed_langevin, annealed_langevin
                              ula_step)
 from refebm.samplers.conventions import ula_stationary_gaussian
 
+from seeding import make_rng, make_seed
+
 FALSE_FAILURE = 1e-6
 N_CHAINS = 20000
 DKWM_EPS = np.sqrt(np.log(2.0 / FALSE_FAILURE) / (2 * N_CHAINS))
@@ -70,7 +72,7 @@ def mala_log_ratio_closed_form(x, x_new, mean, sd, eps):
 
 def test_mala_log_acceptance_matches_hand_derived_closed_form():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(0)
+    rng = make_rng(0)
     mean, sd = np.array([0.5, -1.0, 2.0]), np.array([0.7, 1.3, 2.0])
     prec = 1.0 / sd**2
 
@@ -101,7 +103,7 @@ def test_mala_log_acceptance_matches_hand_derived_closed_form():
 
 def test_mala_step_with_autograd_score_equals_analytic_score():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(1)
+    rng = make_rng(1)
     x = rng.normal(size=(7, 2))
     z, u = rng.normal(size=(7, 2)), rng.random(7)
     a = mala_step(mala_init(x, gauss_energy), gauss_energy, 0.3, z, u)
@@ -135,7 +137,7 @@ def test_energy_and_score_prefers_a_bound_joint_method():
     # exact: the same arithmetic by three routes
     target = _CountingTarget()
     separate = energy_and_score(target.energy, score=target.score)   # an explicit score wins
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x, z, u = rng.normal(size=(9, 2)), rng.normal(size=(50, 9, 2)), rng.random((50, 9))
     s_joint = mala_init(x, target.energy)
     s_sep = mala_init(x, target.energy, target.score)
@@ -179,7 +181,7 @@ def test_ula_step_formula():
 
 def test_steps_are_bit_identical_across_runs_and_batch_splits():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(2)
+    rng = make_rng(2)
     x = rng.normal(size=(10, 2))
     z, u = rng.normal(size=(10, 2)), rng.random(10)
     halves = (slice(0, 3), slice(3, 10))
@@ -209,15 +211,15 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
 def test_kernels_equal_steps_fed_the_kernels_draws():
     x = np.zeros((5, 2))
     k = mala_kernel(gauss_energy, 0.4)
-    got, _ = k(k.init(x), np.random.default_rng(9))
-    rng = np.random.default_rng(9)
+    got, _ = k(k.init(x), make_rng(9))
+    rng = make_rng(9)
     z, u = rng.standard_normal((5, 2)), rng.random(5)
     want, _ = mala_step(mala_init(x, gauss_energy), gauss_energy, 0.4, z, u)
     np.testing.assert_array_equal(got.x, want.x)
     k = ula_kernel(None, 0.4, score=gauss_score)
-    got, info = k(k.init(x), np.random.default_rng(9))
+    got, info = k(k.init(x), make_rng(9))
     np.testing.assert_array_equal(got.x, ula_step(x, gauss_score, 0.4,
-                                                  np.random.default_rng(9).standard_normal((5, 2))))
+                                                  make_rng(9).standard_normal((5, 2))))
     assert info.is_accepted.all() and not k.exact
 
 
@@ -226,8 +228,8 @@ def test_annealed_langevin_rng_equals_core_with_the_same_draws():
         return -x / (1.0 + sigma**2)
 
     x0 = np.linspace(-1, 1, 8).reshape(4, 2)
-    got = annealed_langevin(score_fn, [3.0, 1.0, 0.3], 0.05, 6, x0, rng=4, denoise=True)
-    noise = np.random.default_rng(4).standard_normal((3, 6, 4, 2))
+    got = annealed_langevin(score_fn, [3.0, 1.0, 0.3], 0.05, 6, x0, rng=make_seed(4), denoise=True)
+    noise = make_rng(4).standard_normal((3, 6, 4, 2))
     want = annealed_langevin_from_noise(score_fn, [3.0, 1.0, 0.3], 0.05, x0, noise, denoise=True)
     np.testing.assert_array_equal(got, want)
 
@@ -285,7 +287,7 @@ def test_ula_samples_its_biased_stationary_law_not_the_target(d):
     if d == 1:   # the 1-D closed form s^2 / (1 - eps / (2 s^2))
         np.testing.assert_allclose(law.cov[0, 0], cov[0, 0] / (1 - eps / (2 * cov[0, 0])),
                                    rtol=1e-12)
-    rng = np.random.default_rng(40 + d)
+    rng = make_rng(40 + d)
     x0 = rng.multivariate_normal(mean, law.cov, size=N_CHAINS)
     res = sample(ula_kernel(None, eps, score=lambda x: (mean - x) @ prec), x0, 10, rng,
                  keep="last")
@@ -301,7 +303,7 @@ def test_ula_samples_its_biased_stationary_law_not_the_target(d):
 def test_mala_leaves_the_target_invariant_gaussian(k_steps):
     # exact target draws stay exact after k MALA steps: chi-square tests on the mean and the
     # variances (false-failure <= 1e-6 per assertion) and DKWM on the marginals (<= 1e-6 each)
-    rng = np.random.default_rng(50 + k_steps)
+    rng = make_rng(50 + k_steps)
     x0 = rng.multivariate_normal(MU, COV, size=N_CHAINS)
     res = sample(mala_kernel(gauss_energy, 0.5), x0, k_steps, rng, keep="last")
     assert 0.3 < res.acceptance_rate.mean() < 0.99   # it moves (not a statistical claim)
@@ -318,7 +320,7 @@ def test_mala_leaves_gamma_invariant(k_steps):
         safe = np.where(x > 0, x, 1.0)
         return np.where(x > 0, (GAMMA_SHAPE - 1.0) / safe - GAMMA_RATE, 0.0)
 
-    rng = np.random.default_rng(60 + k_steps)
+    rng = make_rng(60 + k_steps)
     x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
     for s in (score, None):
         res = sample(mala_kernel(gamma_energy, 0.3, score=s), x0, k_steps, rng, keep="last")
@@ -389,7 +391,7 @@ def test_annealed_langevin_recovers_mode_weights_and_plain_langevin_does_not():
     t = np.sqrt(np.log(2.0 / FALSE_FAILURE) / (2 * n)) + 2e-3
     p_star = exact_left_mass(SIGMAS, EPS, T_EACH)
     assert abs(p_star - WEIGHTS[0]) <= 0.015
-    rng = np.random.default_rng(70)
+    rng = make_rng(70)
     x0 = rng.uniform(*BOX, size=(n, 1))
     x = annealed_langevin(mixture_score, SIGMAS, EPS, T_EACH, x0, rng)
     phat = np.mean(x[:, 0] < 0)
@@ -474,33 +476,33 @@ def test_bad_input_annealed():
 
     x0 = np.zeros((3, 2))
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        annealed_langevin(score_fn, [0.1, 1.0], 0.1, 5, x0, rng=0)
+        annealed_langevin(score_fn, [0.1, 1.0], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        annealed_langevin(score_fn, [1.0, 1.0], 0.1, 5, x0, rng=0)
+        annealed_langevin(score_fn, [1.0, 1.0], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be > 0"):
-        annealed_langevin(score_fn, [1.0, -0.5], 0.1, 5, x0, rng=0)
+        annealed_langevin(score_fn, [1.0, -0.5], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be finite"):
-        annealed_langevin(score_fn, [np.nan, 0.5], 0.1, 5, x0, rng=0)
+        annealed_langevin(score_fn, [np.nan, 0.5], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must have 1 dimension"):
-        annealed_langevin(score_fn, [[1.0]], 0.1, 5, x0, rng=0)
+        annealed_langevin(score_fn, [[1.0]], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must not be empty"):
-        annealed_langevin(score_fn, [], 0.1, 5, x0, rng=0)
+        annealed_langevin(score_fn, [], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        annealed_langevin(score_fn, [1.0], 0.0, 5, x0, rng=0)
+        annealed_langevin(score_fn, [1.0], 0.0, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`n_steps_each` must be >= 1"):
-        annealed_langevin(score_fn, [1.0], 0.1, 0, x0, rng=0)
+        annealed_langevin(score_fn, [1.0], 0.1, 0, x0, rng=make_seed(0))
     with pytest.raises(TypeError, match="`n_steps_each` must be an integer"):
-        annealed_langevin(score_fn, [1.0], 0.1, 2.5, x0, rng=0)
+        annealed_langevin(score_fn, [1.0], 0.1, 2.5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`x0` must be finite"):
-        annealed_langevin(score_fn, [1.0], 0.1, 5, np.full((3, 2), np.nan), rng=0)
+        annealed_langevin(score_fn, [1.0], 0.1, 5, np.full((3, 2), np.nan), rng=make_seed(0))
     with pytest.raises(TypeError, match="`rng` must be"):
         annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng="seed")
     with pytest.raises(TypeError, match="`denoise` must be a bool"):
-        annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng=0, denoise="yes")
+        annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng=make_seed(0), denoise="yes")
     with pytest.raises(TypeError, match="`score_fn` must be callable"):
-        annealed_langevin(None, [1.0], 0.1, 5, x0, rng=0)
+        annealed_langevin(None, [1.0], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match=r"`score_fn` must return shape \(3, 2\)"):
-        annealed_langevin(lambda x, s: x[:, 0], [1.0], 0.1, 5, x0, rng=0)
+        annealed_langevin(lambda x, s: x[:, 0], [1.0], 0.1, 5, x0, rng=make_seed(0))
     with pytest.raises(ValueError, match="`noise` must have shape"):
         annealed_langevin_from_noise(score_fn, [1.0, 0.5], 0.1, x0, np.zeros((1, 4, 3, 2)))
     with pytest.raises(ValueError, match="`noise` must have 4 dimension"):

@@ -16,6 +16,8 @@ from refebm.samplers import (MHInfo, MHState, accept, log_acceptance_to_probabil
                              mh_general_kernel, mh_general_step, mh_init, mh_kernel, mh_step,
                              sample)
 
+from seeding import make_rng, make_seed
+
 FALSE_FAILURE = 1e-6
 N_CHAINS = 20000
 DKWM_EPS = np.sqrt(np.log(2.0 / FALSE_FAILURE) / (2 * N_CHAINS))
@@ -224,7 +226,7 @@ def test_a_move_downhill_is_always_accepted_and_state_carries_energy():
 
 def test_steps_are_bit_identical_across_runs_and_batch_splits():
     # random inputs to an exact check: no false-failure rate applies
-    rng = np.random.default_rng(11)
+    rng = make_rng(11)
     x = rng.normal(size=(10, 2))
     z = rng.normal(size=(10, 2))
     u = rng.random(10)
@@ -255,13 +257,13 @@ def test_kernel_equals_step_fed_the_kernels_draws():
     # the kernel draws normals (n, d) then uniforms (n,) from rng
     x = np.zeros((6, 2))
     k = mh_kernel(gauss_energy, 0.9)
-    got, _ = k(k.init(x), np.random.default_rng(5))
-    rng = np.random.default_rng(5)
+    got, _ = k(k.init(x), make_rng(5))
+    rng = make_rng(5)
     z, u = rng.standard_normal((6, 2)), rng.random(6)
     want, _ = mh_step(mh_init(x, gauss_energy), gauss_energy, z, u, 0.9)
     np.testing.assert_array_equal(got.x, want.x)
-    r1 = sample(k, x, 20, rng=3)
-    r2 = sample(k, x, 20, rng=3)
+    r1 = sample(k, x, 20, rng=make_seed(3))
+    r2 = sample(k, x, 20, rng=make_seed(3))
     np.testing.assert_array_equal(r1.trace, r2.trace)
 
 
@@ -271,7 +273,7 @@ def test_kernel_equals_step_fed_the_kernels_draws():
 def test_random_walk_leaves_gamma_invariant(k_steps):
     # start N iid exact Gamma draws; after k steps each chain is still exactly Gamma and the
     # chains are independent, so DKWM applies (false-failure <= 1e-6 per assertion)
-    rng = np.random.default_rng(100 + k_steps)
+    rng = make_rng(100 + k_steps)
     x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
     res = sample(mh_kernel(gamma_energy, 1.0), x0, k_steps, rng, keep="last")
     assert 0.2 < res.acceptance_rate.mean() < 0.95   # the chain moves (not a statistical claim)
@@ -281,7 +283,7 @@ def test_random_walk_leaves_gamma_invariant(k_steps):
 @pytest.mark.parametrize("k_steps", [1, 10])
 def test_random_walk_leaves_correlated_gaussian_invariant(k_steps):
     # DKWM on each marginal: false-failure <= 1e-6 per assertion
-    rng = np.random.default_rng(200 + k_steps)
+    rng = make_rng(200 + k_steps)
     x0 = rng.multivariate_normal(MU, COV, size=N_CHAINS)
     res = sample(mh_kernel(gauss_energy, 1.2), x0, k_steps, rng, keep="last")
     for i, cdf in enumerate(gauss_marginal_cdfs()):
@@ -299,7 +301,7 @@ def test_independence_sampler_with_hastings_correction_leaves_gamma_invariant(k_
     def log_q(to, frm):
         return -0.5 * ((to[:, 0] - m) / s) ** 2
 
-    rng = np.random.default_rng(300 + k_steps)
+    rng = make_rng(300 + k_steps)
     x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
     res = sample(mh_general_kernel(gamma_energy, propose, log_q), x0, k_steps, rng,
                  keep="last")

@@ -32,6 +32,8 @@ from refebm.objectives import (
 )
 from refebm.train import FitResult, fit
 
+from seeding import make_rng, make_seed
+
 GD = dict(optimizer="sgd", options={"mass": 0.0})
 
 
@@ -55,7 +57,7 @@ def test_quadratic_and_history():
 
 
 def gaussian_data():
-    return np.random.default_rng(0).normal(1.3, 0.7, size=(200, 1))
+    return make_rng(0).normal(1.3, 0.7, size=(200, 1))
 
 
 def heavy_ball(loss, theta_ref, tol=1e-10):
@@ -106,7 +108,7 @@ def test_gaussian_by_score_matching_is_the_closed_form():
 
 
 def test_exponential_family_by_score_matching_is_the_closed_form():
-    u = np.random.default_rng(1).beta(2.0, 3.0, size=(100, 1))  # skewed, light tails
+    u = make_rng(1).beta(2.0, 3.0, size=(100, 1))  # skewed, light tails
     x = (u - u.mean()) / u.std()
 
     def T(y):  # Hermite polynomials He_1 .. He_4: a well-conditioned score-matching matrix
@@ -123,8 +125,8 @@ def test_exponential_family_by_score_matching_is_the_closed_form():
 
 def test_gaussian_by_fixed_noise_dsm_and_nce_match_scipy():
     x = gaussian_data()
-    z = np.random.default_rng(2).normal(size=x.shape)
-    xn = np.random.default_rng(3).normal(0.0, 2.0, size=(400, 1))
+    z = make_rng(2).normal(size=x.shape)
+    xn = make_rng(3).normal(0.0, 2.0, size=(400, 1))
 
     def dsm(theta):
         return denoising_score_matching_loss(x, 0.3, z, score=lambda y: theta[0] - theta[1] * y)
@@ -152,11 +154,11 @@ def test_stochastic_losses_get_the_generator_and_minibatches():
         z = rng.standard_normal(batch.shape)
         return denoising_score_matching_loss(batch, 0.3, z, score=lambda y: theta[0] - theta[1] * y)
 
-    a = fit(dsm, np.array([0.0, 1.0]), x, steps=6, step_size=0.01, rng=7, batch_size=100)
+    a = fit(dsm, np.array([0.0, 1.0]), x, steps=6, step_size=0.01, rng=make_seed(7), batch_size=100)
     # one epoch = two batches, a permutation of the rows
     np.testing.assert_array_equal(np.sort(np.concatenate(seen[:2])), np.sort(x[:, 0]))
     b = fit(dsm, np.array([0.0, 1.0]), x, steps=6, step_size=0.01,
-            rng=np.random.default_rng(7), batch_size=100)
+            rng=make_rng(7), batch_size=100)
     np.testing.assert_array_equal(a.theta, b.theta)
     np.testing.assert_array_equal(a.losses, b.losses)
 
@@ -188,7 +190,7 @@ def test_mlp_energy_by_score_matching_on_a_ring():
     t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
     r = 2.0 + 0.2 * np.cos(5 * t)  # deterministic data: no draws
     x = np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
-    w0 = random_mlp_weights([2, 16, 16, 1], 0, bias_scale=0.1)
+    w0 = random_mlp_weights([2, 16, 16, 1], make_seed(0), bias_scale=0.1)
 
     def loss(w, batch):
         return score_matching_loss(MLPEnergy(w, "softplus"), batch)

@@ -7,6 +7,8 @@ import pytest
 
 from refebm import _validate as V
 
+from seeding import make_rng
+
 
 def test_real_array_promotes_ints_and_keeps_float32():
     assert V.real_array("x", [1, 2]).dtype == np.float64
@@ -109,7 +111,7 @@ def test_probability_vector():
 
 def test_rng():
     # no assertion depends on a drawn value: no false-failure rate applies
-    g = np.random.default_rng(1)
+    g = make_rng(1)
     assert V.rng(g) is g
     assert isinstance(V.rng(3), np.random.Generator)
     assert isinstance(V.rng(None), np.random.Generator)
