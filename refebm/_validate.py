@@ -34,6 +34,11 @@ __all__ = [
     "tolerance",
     "same_shape",
     "one_of",
+    "uniforms",
+    "returned_array",
+    "state_fields",
+    "decreasing_positive",
+    "axis",
 ]
 
 
@@ -287,6 +292,42 @@ def bounds(name, value, *, max_dim=None):
     return out
 
 
+def split_points(name, value, bounds):
+    """Cut locations per axis for a box: ``None``, one sequence per dimension, or a flat
+    sequence of numbers when the box has one dimension. Each location is finite and inside
+    its axis's open interval. Returns one tuple per axis, sorted, duplicates removed."""
+    d = len(bounds)
+    if value is None:
+        return [()] * d
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"`{name}` must be a sequence with one sequence of locations per "
+                        f"dimension, got {show(value)}")
+    items = list(value)
+    if d == 1 and all(np.ndim(v) == 0 for v in items):
+        items = [items]
+    if len(items) != d:
+        raise ValueError(f"`{name}` must have one sequence of locations per dimension ({d}), "
+                         f"got {len(items)}")
+    out = []
+    for i, (axis, (lo, hi)) in enumerate(zip(items, bounds)):
+        if axis is None:
+            out.append(())
+            continue
+        try:
+            locs = np.asarray(axis, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise TypeError(f"`{name}[{i}]` must be a sequence of numbers, got "
+                            f"{show(axis)}") from None
+        if not np.all(np.isfinite(locs)):
+            raise ValueError(f"`{name}[{i}]` must be finite, got {show(axis)}")
+        outside = locs[(locs <= lo) | (locs >= hi)]
+        if outside.size:
+            raise ValueError(f"`{name}[{i}]` must lie inside the open interval ({lo}, {hi}) of "
+                             f"`bounds[{i}]`, got {float(outside[0])!r}")
+        out.append(tuple(sorted(set(float(v) for v in locs))))
+    return out
+
+
 def tolerance(name, value):
     """A finite tolerance > 0."""
     return scalar(name, value, low=0.0, low_open=True)
@@ -330,3 +371,91 @@ def returned_values(name, values, n, *, allow_neg_inf=False, allow_pos_inf=False
     if not allow_pos_inf and np.any(host == np.inf):
         raise ValueError(f"`{name}` returned inf at {int((host == np.inf).sum())} of {n} points")
     return values
+
+
+# -- samplers and diagnostics ------------------------------------------------------------------
+
+def uniforms(name, u, shape):
+    """An array of shape ``shape`` with every entry in ``[0, 1)`` (an accept test's draws)."""
+    out = real_array(name, u, shape=shape)
+    host = _host(u)
+    if np.any(host < 0) or np.any(host >= 1):
+        raise ValueError(f"`{name}` must lie in [0, 1), got {show(u)}")
+    return out
+
+
+def returned_array(name, values, shape, *, what="x"):
+    """What callable ``name`` returned has shape ``shape`` (the shape of ``what``) and a real
+    dtype; NaN is not looked at (the caller decides what NaN means)."""
+    got = tuple(getattr(getval(values), "shape", ())) if hasattr(getval(values), "shape") else None
+    if got != tuple(shape):
+        raise ValueError(f"`{name}` must return shape {tuple(shape)} (the shape of {what}), "
+                         f"got {'shape ' + str(got) if got is not None else show(values)}")
+    dt = getattr(getval(values), "dtype", None)
+    if isinstance(dt, np.dtype) and dt.kind not in "biuf":
+        raise TypeError(f"`{name}` must return real values, got dtype {dt}")
+    return values
+
+
+def state_fields(name, state, fields, made_by):
+    """``state`` has every attribute in ``fields`` (a sampler state from ``made_by``)."""
+    if isinstance(state, np.ndarray) or not all(hasattr(state, f) for f in fields):
+        raise TypeError(f"`{name}` must be a state with fields {tuple(fields)} (from "
+                        f"{made_by}), got {show(state)}")
+    return state
+
+
+def decreasing_positive(name, value):
+    """A non-empty, finite 1-D array of entries > 0 in strictly decreasing order; returned as a
+    list of Python floats."""
+    real_array(name, value, ndim=1)
+    host = _host(value).astype(np.float64)
+    if np.any(host <= 0):
+        raise ValueError(f"`{name}` must be > 0, got {show(value)}")
+    if host.size > 1 and np.any(np.diff(host) >= 0):
+        raise ValueError(f"`{name}` must be strictly decreasing, got {show(value)}")
+    return [float(s) for s in host]
+
+
+def axis(name, value, ndim):
+    """An integer axis (not bool) of an array with ``ndim`` dimensions, in ``[-ndim, ndim)``;
+    returned as a non-negative ``int``."""
+    raw = getval(value)
+    if isinstance(raw, (bool, np.bool_)) or not isinstance(raw, (numbers.Integral, np.integer)):
+        raise TypeError(f"`{name}` must be an integer axis or None, got {show(value)}")
+    v = operator.index(raw)
+    if not -ndim <= v < ndim:
+        raise ValueError(f"`{name}` must be in [-{ndim}, {ndim}) for an array of {ndim} "
+                         f"dimension(s), got {v}")
+    return v % ndim
+
+
+def boolean(name, value):
+    """``value`` is a Python or NumPy bool; returned as ``bool``."""
+    if not isinstance(getval(value), (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool, got {show(value)}")
+    return bool(value)
+
+
+def result_dtype(*arrays):
+    """The dtype rule: ``"float32"`` when every floating array among ``arrays`` (``None`` and
+    non-arrays skipped) is float32, as a caller who passes float32 on purpose does, else
+    ``"float64"``."""
+    names = [str(getattr(getval(a), "dtype", "")) for a in arrays if a is not None]
+    floats = [n for n in names if n.startswith("float")]
+    return "float32" if floats and all(n == "float32" for n in floats) else "float64"
+
+
+def as_dtype(value, dtype):
+    """``value`` (an array, an autograd box or a number) in floating dtype ``dtype`` (a name);
+    an autograd box stays on the tape, a float64 Python number is returned as it is."""
+    raw = getval(value)
+    have = str(getattr(raw, "dtype", "float64"))   # a Python float is float64
+    if have == dtype:
+        return value
+    if raw is not value:   # an autograd box
+        return value.astype(np.dtype(dtype))
+    if isinstance(raw, (np.ndarray, np.generic, numbers.Real)):
+        return np.asarray(raw).astype(np.dtype(dtype))[()]
+    xp = array_namespace(raw)
+    return xp.astype(value, getattr(xp, dtype))
