@@ -16,6 +16,8 @@ callables given to them do.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _validate as _v
 from ._backend import array_namespace, is_numpy_namespace, logsumexp, to_numpy
 
@@ -168,7 +170,27 @@ def mixture(weights, log_probs):
             terms.append(xp.log(w[k]) + lp)
         return -logsumexp(xp.stack(terms, axis=0), axis=0, xp=xp)
 
+    energy.quadrature_points = _component_points([log_probs[k] for k in keep])
     return energy
+
+
+def _component_points(log_probs):
+    """The points the components name for quadrature (their modes), merged per axis; a
+    callable for [`quadrature`][refebm.partition.quadrature], or ``None`` if a component
+    names none."""
+    owners = [getattr(lp, "__self__", None) for lp in log_probs]
+    sources = [getattr(o, "quadrature_points", None) for o in owners]
+    if not sources or not all(callable(s) for s in sources):
+        return None
+
+    def points():
+        per = [s() for s in sources]
+        if len({len(p) for p in per}) != 1:
+            return None
+        return [np.unique(np.concatenate([np.asarray(p[i], float).ravel() for p in per]))
+                for i in range(len(per[0]))]
+
+    return points
 
 
 # ---------------------------------------------------------------------------------------------

@@ -140,6 +140,11 @@ class Gaussian(ExponentialFamily):
         cov = _sym(xp.linalg.inv(-(big + big.T)))
         return cls(cov @ eta, cov)
 
+    def quadrature_points(self):
+        """The mean, one location per axis: where [`quadrature`][refebm.partition.quadrature]
+        cuts the box, so a Gaussian far from the origin or very narrow is resolved."""
+        return [[float(v)] for v in to_numpy(getval(self.mean))]
+
     @property
     def precision(self):
         r"""The precision matrix \(P = \Sigma^{-1}\) (symmetrized)."""

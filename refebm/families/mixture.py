@@ -139,6 +139,13 @@ class GaussianMixture:
         x = self._points(x)
         return -logsumexp(self._log_joint(x), axis=1, xp=self._xp)
 
+    def quadrature_points(self):
+        """The component means, one sequence per axis: where
+        [`quadrature`][refebm.partition.quadrature] cuts the box, so far or narrow components
+        are resolved without being named."""
+        means = to_numpy(getval(self.means))
+        return [means[:, i].copy() for i in range(means.shape[1])]
+
     def log_partition(self):
         """``0``: the mixture is normalized, so its energy is its negative log density."""
         return self._xp.asarray(0.0, dtype=self._xp.float64)

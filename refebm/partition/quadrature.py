@@ -87,6 +87,7 @@ _ERROR_FACTOR = 1.0 / (_RATIO**2 - 1.0)  # |L_k - L_{k-1}| -> error bound, O(h^2
 _X_REL = 1e30                      # infinite ends: nodes reach |x - c| = s * 1e30
 _LOG_TINY = math.log(1e-300)       # finite ends: nodes reach 1e-300 (relative) from the end
 _ULPS = 2.0**30                    # nodes nearer a non-zero end than 2^30 ulps are continued
+_ULPS_CUT = 2.0**4                 # ... or 2^4 ulps at a cut from `points` (no singularity)
 _TRIM = 1e-3                       # tails holding less than _TRIM * tol of the mass are dropped
 
 
@@ -96,6 +97,8 @@ class _Map(NamedTuple):
     b: float
     c: float = 0.0     # centre of the sinh-sinh map
     s: float = 1.0     # scale of the exp-sinh and sinh-sinh maps
+    ulps_a: float = _ULPS  # nodes nearer a (b) than this many ulps are continued
+    ulps_b: float = _ULPS
 
 
 class _Cont(NamedTuple):
@@ -153,9 +156,9 @@ def _log_sigmoid(z):
     return -np.logaddexp(0.0, -z)
 
 
-def _log_close(end):
+def _log_close(end, ulps=_ULPS):
     """log of the distance below which a node is continued rather than evaluated."""
-    return -math.inf if end == 0.0 else math.log(_ULPS * np.spacing(abs(end)))
+    return -math.inf if end == 0.0 else math.log(ulps * np.spacing(abs(end)))
 
 
 def _x_of_t(m, t):
@@ -195,8 +198,8 @@ def _axis(m, h, t_lo, t_hi, offset=0.0):
         log_db = math.log(m.s) - u
         x = m.b - np.exp(log_db)
         log_w = log_h_du + log_db
-    cont_lo = np.zeros(t.size, bool) if log_da is None else (t <= 0) & (log_da < _log_close(m.a))
-    cont_hi = np.zeros(t.size, bool) if log_db is None else (t > 0) & (log_db < _log_close(m.b))
+    cont_lo = np.zeros(t.size, bool) if log_da is None else (t <= 0) & (log_da < _log_close(m.a, m.ulps_a))
+    cont_hi = np.zeros(t.size, bool) if log_db is None else (t > 0) & (log_db < _log_close(m.b, m.ulps_b))
     first, last = int(cont_lo.sum()), t.size - int(cont_hi.sum())  # evaluated: [first, last)
     # the window, widened to keep the fitted nodes beside any continued node it holds
     i0 = int(np.searchsorted(t, t_lo - 1e-9 * h))
@@ -505,10 +508,10 @@ def _embedded_check(level, twin, extra):
         smooth = True
     elif d1 >= 0.5:  # the coarser rules are too coarse to tell
         smooth = g0 >= _DE_GAIN
-    elif d2 >= 0.5:
-        smooth = g0 >= max(_DE_GAIN, 1.0)
-    else:
-        smooth = g0 >= max(_DE_GAIN, _DE_ACCEL * g1)
+    elif d2 >= 1e-3:  # the previous halving may be pre-asymptotic
+        smooth = g0 >= max(_DE_GAIN, _DE_ACCEL * g1) if d2 < 0.5 else g0 >= _DE_GAIN
+    else:  # both halvings in the asymptotic range: each gains digits, the last more
+        smooth = g1 >= _DE_GAIN and g0 >= _DE_ACCEL * g1
     return _Check(log_half, d0 + extra, (d2, d1, d0), smooth, floor)
 
 
@@ -553,15 +556,17 @@ class _BoxResult(NamedTuple):
     empty: bool           # no node had mass (only allowed for pieces of a split box)
 
 
-def _de_box(energy, bounds, tol, budget, max_level, xp, allow_empty=False):
+def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False):
     """The refinement loop on one box; see :func:`quadrature` for the rule."""
     d = len(bounds)
-    maps = [_make_map(i, lo, hi) for i, (lo, hi) in enumerate(bounds)]
+    maps = [_make_map(i, lo, hi)._replace(ulps_a=_ULPS_CUT if lo in cuts[i] else _ULPS,
+                                          ulps_b=_ULPS_CUT if hi in cuts[i] else _ULPS)
+            for i, (lo, hi) in enumerate(bounds)]
     ranges = [_full_range(m) for m in maps]
     full = [(True, True)] * d
     thr = _TRIM * tol
     frozen, n_evals, history, diffs, dropped, reshaped = False, 0, [], [], 0.0, [0] * d
-    strikes, last, checked = 0, None, None
+    strikes, last, checked, was_smooth = 0, None, None, True
     for k in range(max_level + 1):
         h = _H0 * _RATIO**-k
         axes = _level_axes(maps, ranges, h)
@@ -593,7 +598,7 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, allow_empty=False):
         widened = _widen(maps, axes, margins, ranges, full, thr)
         settled = k >= 2 and abs(history[-2] - history[-3]) <= 1e-2
         resolved = all(_effective_nodes(p) >= _MIN_NODES for p in margins)
-        if error <= tol and settled and not widened and resolved:
+        if resolved and not widened and (strikes or (error <= tol and settled)):
             twin_axes = _level_axes(maps, ranges, h, offset=0.5)
             size = math.prod(ax.x.size for ax in twin_axes)
             if n_evals + size > budget:
@@ -605,18 +610,21 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, allow_empty=False):
             checked = (_embedded_check(level, twin, dropped + max(ends, _ends_error(twin))),
                        level, twin)
             check = checked[0]
-            if check.smooth and check.error <= tol:
+            # after a check that showed algebraic convergence, two smooth checks in a row
+            if check.smooth and check.error <= tol and (was_smooth or not strikes):
                 return _BoxResult(check.log_z, check.error, n_evals,
                                   ((level.e, level.axes), (twin.e, twin.axes)), False)
-            if not check.smooth and check.deltas[2] <= tol:
+            was_smooth = check.smooth
+            if not check.smooth and check.deltas[1] < 1e-2:
                 strikes += 1
                 if strikes >= _STRIKES:
                     raise _not_smooth(tol, check, level, twin, maps, n_evals)
         floor = _resolution(log_z)
-        if tol < floor and diff <= 10.0 * floor:
+        if tol < floor and diff <= 10.0 * floor and resolved:
             raise _unfinished(f"`tol`={tol:g} is below the float64 resolution of log Z for "
-                              f"this energy (about {floor:.2g})", tol, last, n_evals, checked,
-                              maps)
+                              f"this energy (about {floor:.2g})", tol, last, n_evals, None,
+                              maps, cause=" Ask for a larger `tol`, or write the energy so that"
+                              " its values near the mode are of order one (subtract a constant).")
         if k == max_level:
             raise _unfinished(f"`max_level`={max_level} was reached", tol, last, n_evals,
                               checked, maps)
@@ -648,7 +656,8 @@ def _widen(maps, axes, margins, ranges, full, thr):
     widened = False
     for i, ax in enumerate(axes):
         p = margins[i]
-        _edge_check(i, maps[i], ax, p, *full[i], thr)
+        if _effective_nodes(p) >= 3.0:  # a coarse grid can put a peak on its last node
+            _edge_check(i, maps[i], ax, p, *full[i], thr)
         (lo, hi), (f_lo, f_hi) = ranges[i], _full_range(maps[i])
         if not full[i][0] and _tail(p[0], p[1]) > thr:
             lo, widened = max(lo - 0.5 * (hi - lo), f_lo), True
@@ -707,13 +716,17 @@ def _single_node(level, maps):
     return None
 
 
-def _unfinished(why, tol, last, n_evals, checked=None, maps=None):
+def _unfinished(why, tol, last, n_evals, checked=None, maps=None, cause=None):
+    if checked is not None and not checked[0].smooth and checked[0].deltas[1] < 1e-2:
+        return _not_smooth(tol, *checked, maps, n_evals, why)
     if last is None:
         return IntegrationError(f"did not reach `tol`={tol:g}: {why}; no estimate was made")
     level, log_z, error = last
     result = QuadratureResult(float(log_z), float(error), int(n_evals))
     lone = _single_node(level, maps) if maps is not None else None
-    if lone is not None:
+    if cause is not None:
+        pass
+    elif lone is not None:
         cause = (f" Nearly all the mass sits on one node (dimension {lone[0]}, x = {lone[1]:.6g}):"
                  " the grid has not resolved a mode there (too narrow, or too far from the "
                  "origin for the initial grid); pass `points=` with its location.")
@@ -726,7 +739,7 @@ def _unfinished(why, tol, last, n_evals, checked=None, maps=None):
         f"{log_z!r} with an estimated error of {error:.3g}.{_observed(checked)}{cause}", result)
 
 
-def _not_smooth(tol, check, level, twin, maps, n_evals):
+def _not_smooth(tol, check, level, twin, maps, n_evals, why=None):
     axis, (x0, x1) = _nonsmooth_region(maps, level, twin)
     d2, d1, d0 = check.deltas
     g1, g0 = _gains([d2, d1, d0], check.floor)
@@ -735,7 +748,7 @@ def _not_smooth(tol, check, level, twin, maps, n_evals):
         f"the integrand is not smooth inside `bounds`: halving the step changed log Z by "
         f"{d2:.3g}, {d1:.3g}, then {d0:.3g} ({g1:.2g} then {g0:.2g} digits gained: algebraic, "
         "not double-exponential, convergence), so no error estimate can be trusted at "
-        f"`tol`={tol:g}. The rule and its midpoint twin disagree most in dimension {axis} "
+        f"`tol`={tol:g}{'' if why is None else ' (' + why + ')'}. The rule and its midpoint twin disagree most in dimension {axis} "
         f"between x = {x0:.6g} and x = {x1:.6g}: a kink, step or cusp is likely there. Pass "
         "`points=` with its location (or split `bounds` there).", result)
 
@@ -910,7 +923,7 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
     boxes = _boxes(bounds, points)
     results, n_evals = [], 0
     for box in boxes:
-        res = _de_box(energy, box, tol, max_evals - n_evals, max_level, xp,
+        res = _de_box(energy, box, tol, max_evals - n_evals, max_level, xp, points,
                       allow_empty=len(boxes) > 1)
         n_evals += res.n_evals
         results.append((box, res))
