@@ -99,6 +99,13 @@ def _teardown(namespace):
     np.set_printoptions(**namespace["__refebm_printoptions__"])
 
 
+def pytest_configure(config):
+    # The blocks of one page share a namespace, so under pytest-xdist (``-n 2``) they must run on
+    # one worker: the default "load" distribution becomes "loadfile" (one file, one worker).
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadfile"
+
+
 pytest_collect_file = Sybil(
     parsers=[PythonWithOutputParser(), SkipParser()],
     patterns=["docs/*.md", "docs/figures/*.md", "README.md"],
