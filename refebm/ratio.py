@@ -138,28 +138,37 @@ def _plain(value):
     return float(value) if isinstance(value, (numbers.Real, np.generic, np.ndarray)) else value
 
 
-def _score_of(energy_or_score, x):
-    """The score function of ``energy_or_score``, told apart by what it returns at ``x``."""
-    out = to_numpy(energy_or_score(x))
-    n, d = to_numpy(x).shape
-    if out.shape == (n,):
-        return _diff.score(energy_or_score)
-    if out.shape == (n, d):
-        return energy_or_score
-    raise ValueError(
-        f"`energy_or_score` must return shape ({n},) (an energy) or ({n}, {d}) (a score) for "
-        f"`x` of shape ({n}, {d}), got shape {out.shape}")
+def _model_score(energy, score):
+    """The score function of the model: ``score`` when given, else that of ``energy``."""
+    if score is not None:
+        _v.function("score", score)
+        if energy is not None:
+            _v.function("energy", energy)
+        return score, "score"
+    if energy is None:
+        raise TypeError("give the model: an energy as the first argument, or a score function "
+                        "as `score=` (with None in the energy's place), got neither")
+    _v.function("energy", energy)
+    return _diff.score(energy), "energy"
 
 
-def denoise(energy_or_score, x, step_size, n_steps, *, y=None, sigma=None, keep_path=False):
+def _score_at(name, score_fn, x):
+    s = score_fn(x)
+    host = to_numpy(s)
+    if host.shape != tuple(to_numpy(x).shape):
+        raise ValueError(f"`{name}` must give a score of shape {tuple(to_numpy(x).shape)} (that "
+                         f"of `x`), got shape {host.shape}")
+    return s
+
+
+def denoise(energy, x, step_size, n_steps, *, score=None, y=None, sigma=None, keep_path=False):
     r"""MAP denoising by gradient ascent on \(\log p\) (plus a Gaussian observation term).
 
     Parameters
     ----------
-    energy_or_score : callable
-        Either an energy ``E(x) -> (n,)`` (its score is :func:`refebm.diff.score`, analytic for
-        the families, autograd otherwise) or a score ``s(x) -> (n, d)``; which one is decided by
-        the shape it returns at ``x``.
+    energy : callable or None
+        The prior as an energy ``E(x) -> (n,)`` (its score is :func:`refebm.diff.score`,
+        analytic for the families, autograd otherwise); ``None`` when it is given as ``score=``.
     x : array, shape (n, d)
         The starting points (the noisy observations).
     step_size : float
@@ -167,6 +176,9 @@ def denoise(energy_or_score, x, step_size, n_steps, *, y=None, sigma=None, keep_
         \(\eta < 2 / L\) converge.
     n_steps : int
         Number of steps \(T \ge 0\).
+    score : callable, optional, keyword-only
+        The prior's score ``s(x) -> (n, d)``; when given it is used and ``energy`` is not
+        called (any array namespace).
     y : array, shape (n, d), optional
         Observation for restoration; defaults to ``x`` when ``sigma`` is given.
     sigma : float, optional
@@ -201,26 +213,25 @@ def denoise(energy_or_score, x, step_size, n_steps, *, y=None, sigma=None, keep_
 
     >>> import numpy as np
     >>> from refebm.ratio import denoise
-    >>> res = denoise(lambda x: -x, np.array([[2.0]]), step_size=0.5, n_steps=3, sigma=1.0)
+    >>> res = denoise(None, np.array([[2.0]]), 0.5, 3, score=lambda x: -x, sigma=1.0)
     >>> res.x.tolist()
     [[1.0]]
     """
-    _v.function("energy_or_score", energy_or_score)
+    score_fn, kind = _model_score(energy, score)
     x = _v.points("x", x)
     xp = array_namespace(x)
     step_size = _plain(_v.tolerance("step_size", step_size))
     n_steps = _v.integer("n_steps", n_steps, minimum=0)
-    if not isinstance(keep_path, (bool, np.bool_)):
-        raise TypeError(f"`keep_path` must be a bool, got {_v.show(keep_path)}")
+    keep_path = _v.boolean("keep_path", keep_path)
     if y is not None and sigma is None:
         raise ValueError("`sigma` must be given when `y` is given (the observation noise scale)")
     if sigma is not None:
         sigma = _plain(_v.tolerance("sigma", sigma))
         y = x if y is None else _v.same_shape("x", x, "y", _v.points("y", y))
-    score_fn = _score_of(energy_or_score, x)
+    name = "score" if kind == "score" else "energy"
 
     def gradient(x_t):
-        g = score_fn(x_t)
+        g = _score_at(name, score_fn, x_t)
         return g if sigma is None else g + (y - x_t) / sigma**2
 
     path = [x]

@@ -115,7 +115,7 @@ def test_ncsn_loss_with_every_level_equals_the_multiscale_loss_value_and_gradien
 
     def library(w):
         return multiscale_denoising_score_matching_loss(
-            x, sigmas, noise, energy=NoiseConditionalMLP(w, activation="swish"))
+            NoiseConditionalMLP(w, activation="swish"), x, noise, sigmas)
 
     w = small_net()
     np.testing.assert_allclose(ours(w), library(w), rtol=1e-12)
@@ -143,7 +143,7 @@ def test_ncsn_loss_equals_the_multiscale_loss_over_shapes(d, n_levels, n, seed, 
 
     ours = ncsn_loss(score, np.tile(x, (n_levels, 1)), sigmas, np.repeat(np.arange(n_levels), n),
                      noise.reshape(n_levels * n, d))
-    want = multiscale_denoising_score_matching_loss(x, sigmas, noise, score=score)
+    want = multiscale_denoising_score_matching_loss(None, x, noise, sigmas, score=score)
     assert ours == pytest.approx(float(want), rel=1e-12, abs=1e-300)
 
 

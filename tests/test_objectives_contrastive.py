@@ -20,6 +20,7 @@ from scipy.special import digamma
 
 import refebm.objectives.contrastive as contrastive
 from refebm.objectives import (
+    parametric,
     cd_gradient,
     cd_k,
     cd_loss,
@@ -71,7 +72,7 @@ def test_cd_loss_and_gradient_by_hand():
     theta = {"a": 0.3, "b": np.array([0.5, -1.0])}
     loss = cd_loss(lambda x: energy(theta, x), xd, xm)
     assert math.isclose(loss, energy(theta, xd).mean() - energy(theta, xm).mean(), rel_tol=1e-14)
-    g = cd_gradient(energy, theta, xd, xm)
+    g = cd_gradient(parametric(energy, theta), xd, xm)
     assert math.isclose(g["a"], xd[:, 0].mean() - xm[:, 0].mean(), rel_tol=1e-12)
     feats = lambda x: np.stack([x[:, 1] ** 2, np.sin(x[:, 0])], axis=1).mean(axis=0)  # noqa: E731
     np.testing.assert_allclose(g["b"], feats(xd) - feats(xm), rtol=1e-12)
@@ -105,7 +106,7 @@ def test_cd_with_exact_samples_is_unbiased(model):
         exact = np.array([-(digamma(4.0) - math.log(2.0)) + digamma(theta[0]) - math.log(theta[1]),
                           4.0 / 2.0 - theta[0] / theta[1]])
     per_pair = grad_e(theta, xd) - grad_e(theta, xm)
-    g = cd_gradient(energy, theta, xd, xm)
+    g = cd_gradient(parametric(energy, theta), xd, xm)
     np.testing.assert_allclose(g, per_pair.mean(axis=0), rtol=1e-10)
     se = per_pair.std(axis=0) / math.sqrt(n)
     assert np.all(np.abs(g - exact) <= Z_BOUND * se)
@@ -129,7 +130,7 @@ def test_cd1_ula_bias_on_a_gaussian():
     mu, lam = theta
     xd = rng.normal(m, math.sqrt(v), size=(n, 1))
     z = rng.normal(size=(1, n, 1))
-    res = langevin_cd(gauss_energy, theta, xd, xd, h, z)
+    res = langevin_cd(parametric(gauss_energy, theta), xd, xd, z, h)
     x_new = xd - h * lam * (xd - mu) + math.sqrt(2 * h) * z[0]
     np.testing.assert_allclose(res.x_model, x_new, rtol=1e-12, atol=1e-14)
     per_point = gauss_grad(theta, xd) - gauss_grad(theta, x_new)
@@ -150,12 +151,12 @@ def test_langevin_chains_by_hand_and_mala_with_zero_uniforms():
     x = x0.copy()
     for t in range(3):
         x = x - 0.05 * x**3 + math.sqrt(0.1) * noise[t]
-    np.testing.assert_allclose(langevin_chains(energy, x0, 0.05, noise), x, rtol=1e-12)
+    np.testing.assert_allclose(langevin_chains(energy, x0, noise, 0.05), x, rtol=1e-12)
     # u = 0 accepts every proposal: MALA then follows the ULA path exactly
     np.testing.assert_allclose(
-        langevin_chains(energy, x0, 0.05, noise, uniform=np.zeros((3, 5))), x, rtol=1e-12)
+        langevin_chains(energy, x0, noise, 0.05, uniform=np.zeros((3, 5))), x, rtol=1e-12)
     # u just below 1 rejects the proposals that lower the acceptance ratio below 1
-    stay = langevin_chains(energy, x0, 0.05, noise, uniform=np.full((3, 5), 1 - 1e-16))
+    stay = langevin_chains(energy, x0, noise, 0.05, uniform=np.full((3, 5), 1 - 1e-16))
     assert stay.shape == (5, 2)
 
 
@@ -166,16 +167,18 @@ def test_kernel_paths_equal_explicit_noise():
     # ULA kernel: one normal draw (n, d) per step
     gen = make_rng(11)
     noise = np.stack([gen.standard_normal((6, 1)) for _ in range(3)])
-    got = cd_k(gauss_energy, theta, xd, lambda e: ula_kernel(e, 0.1), 3, 11)
-    ref = langevin_cd(gauss_energy, theta, xd, xd, 0.1, noise)
+    got = cd_k(parametric(gauss_energy, theta), xd, lambda e: ula_kernel(e, 0.1), 3,
+               make_seed(11))
+    ref = langevin_cd(parametric(gauss_energy, theta), xd, xd, noise, 0.1)
     np.testing.assert_allclose(got.x_model, ref.x_model, rtol=1e-12)
     np.testing.assert_allclose(got.gradient, ref.gradient, rtol=1e-12)
     # MALA kernel: a normal (n, d) then a uniform (n,) per step; persistent chains
     chains = rng.normal(size=(4, 1))
     gen = make_rng(12)
     draws = [(gen.standard_normal((4, 1)), gen.random(4)) for _ in range(2)]
-    got = persistent_cd(gauss_energy, theta, xd, chains, lambda e: mala_kernel(e, 0.3), 2, 12)
-    ref = langevin_cd(gauss_energy, theta, xd, chains, 0.3, np.stack([d[0] for d in draws]),
+    got = persistent_cd(parametric(gauss_energy, theta), xd, chains, lambda e: mala_kernel(e, 0.3), 2,
+                        make_seed(12))
+    ref = langevin_cd(parametric(gauss_energy, theta), xd, chains, np.stack([d[0] for d in draws]), 0.3,
                       uniform=np.stack([d[1] for d in draws]))
     np.testing.assert_allclose(got.x_model, ref.x_model, rtol=1e-12)
     np.testing.assert_allclose(got.gradient, ref.gradient, rtol=1e-12)
@@ -184,8 +187,9 @@ def test_kernel_paths_equal_explicit_noise():
         gen = make_rng(13)
         x0 = noise_init(5, 1, gen, init=init, bounds=bounds)
         noise = gen.standard_normal((4, 5, 1))
-        got = short_run(gauss_energy, theta, xd, 4, 0.1, 13, n_samples=5, init=init)
-        ref = langevin_cd(gauss_energy, theta, xd, x0, 0.1, noise)
+        got = short_run(parametric(gauss_energy, theta), xd, 4, 0.1, make_seed(13), n_samples=5,
+                        init=init)
+        ref = langevin_cd(parametric(gauss_energy, theta), xd, x0, noise, 0.1)
         np.testing.assert_allclose(got.x_model, ref.x_model, rtol=1e-12)
         np.testing.assert_allclose(got.gradient, ref.gradient, rtol=1e-12)
 
@@ -227,42 +231,42 @@ def test_bad_input():
     with pytest.raises(ValueError, match="`energy` returned NaN"):
         cd_loss(lambda x: x[:, 0] * np.nan, xd, xm)
     with pytest.raises(TypeError, match="`energy_of_theta` must be callable"):
-        cd_gradient("E", th, xd, xm)
+        cd_gradient(parametric("E", th), xd, xm)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        langevin_chains(e, xd, 0.0, np.zeros((1, 3, 1)))
+        langevin_chains(e, xd, np.zeros((1, 3, 1)), 0.0)
     with pytest.raises(ValueError, match=r"`noise` must have shape \(k, 3, 1\)"):
-        langevin_chains(e, xd, 0.1, np.zeros((1, 2, 1)))
+        langevin_chains(e, xd, np.zeros((1, 2, 1)), 0.1)
     with pytest.raises(ValueError, match="`noise` must have 3 dimension"):
-        langevin_chains(e, xd, 0.1, np.zeros((3, 1)))
+        langevin_chains(e, xd, np.zeros((3, 1)), 0.1)
     with pytest.raises(ValueError, match="`noise` must be finite"):
-        langevin_chains(e, xd, 0.1, np.full((1, 3, 1), np.inf))
+        langevin_chains(e, xd, np.full((1, 3, 1), np.inf), 0.1)
     with pytest.raises(ValueError, match=r"`uniform` must have shape \(k, 3\)"):
-        langevin_chains(e, xd, 0.1, np.zeros((1, 3, 1)), uniform=np.zeros((1, 2)))
+        langevin_chains(e, xd, np.zeros((1, 3, 1)), 0.1, uniform=np.zeros((1, 2)))
     with pytest.raises(ValueError, match="`uniform` must have 1 rows"):
-        langevin_chains(e, xd, 0.1, np.zeros((1, 3, 1)), uniform=np.zeros((2, 3)))
+        langevin_chains(e, xd, np.zeros((1, 3, 1)), 0.1, uniform=np.zeros((2, 3)))
     with pytest.raises(ValueError, match="`x0` must be finite"):
-        langevin_cd(gauss_energy, th, xd, np.array([[np.inf]]), 0.1, np.zeros((1, 1, 1)))
+        langevin_cd(parametric(gauss_energy, th), xd, np.array([[np.inf]]), np.zeros((1, 1, 1)), 0.1)
     make = lambda en: ula_kernel(en, 0.1)  # noqa: E731
     with pytest.raises(ValueError, match="`k` must be >= 1"):
-        cd_k(gauss_energy, th, xd, make, 0, 0)
+        cd_k(parametric(gauss_energy, th), xd, make, 0, 0)
     with pytest.raises(TypeError, match="`k` must be an integer"):
-        cd_k(gauss_energy, th, xd, make, 1.5, 0)
+        cd_k(parametric(gauss_energy, th), xd, make, 1.5, 0)
     with pytest.raises(TypeError, match="`make_kernel` must be callable"):
-        cd_k(gauss_energy, th, xd, None, 1, 0)
+        cd_k(parametric(gauss_energy, th), xd, None, 1, 0)
     with pytest.raises(TypeError, match="`rng` must be"):
-        cd_k(gauss_energy, th, xd, make, 1, "seed")
+        cd_k(parametric(gauss_energy, th), xd, make, 1, "seed")
     with pytest.raises(ValueError, match=r"`chains` must have shape \(n, 1\)"):
-        persistent_cd(gauss_energy, th, xd, np.zeros((2, 2)), make, 1, 0)
+        persistent_cd(parametric(gauss_energy, th), xd, np.zeros((2, 2)), make, 1, 0)
     with pytest.raises(ValueError, match="`init` must be one of"):
-        short_run(gauss_energy, th, xd, 2, 0.1, 0, init="laplace")
+        short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, init="laplace")
     with pytest.raises(ValueError, match=r"`bounds\[0\]` must have lo < hi"):
-        short_run(gauss_energy, th, xd, 2, 0.1, 0, bounds=(1.0, -1.0))
+        short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, bounds=(1.0, -1.0))
     with pytest.raises(ValueError, match="`bounds` must be finite"):
         noise_init(2, 1, make_seed(0), bounds=(-np.inf, 1.0))
     with pytest.raises(ValueError, match="`n_samples` must be >= 1"):
-        short_run(gauss_energy, th, xd, 2, 0.1, 0, n_samples=0)
+        short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, n_samples=0)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        short_run(gauss_energy, th, xd, 2, -0.1, 0)
+        short_run(parametric(gauss_energy, th), xd, 2, -0.1, 0)
     with pytest.raises(ValueError, match="`d` must be >= 1"):
         noise_init(2, 0, make_seed(0))
     with pytest.raises(TypeError, match="`init` must be 'uniform' or 'gaussian'"):

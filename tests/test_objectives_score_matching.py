@@ -205,7 +205,7 @@ def test_population_identity_1d():
     half_sq = integrate.quad(data_sq, -15, 15, **opts)[0]
     pop = score_matching_population_loss(model, log_p, [(-15.0, 15.0)])
     assert math.isclose(pop + half_sq, fisher, rel_tol=1e-9)
-    assert math.isclose(fisher_divergence(log_p, model, [(-15.0, 15.0)]), fisher, rel_tol=1e-9)
+    assert math.isclose(fisher_divergence(model, log_p, [(-15.0, 15.0)]), fisher, rel_tol=1e-9)
 
 
 def test_population_identity_1d_mlp_model():
@@ -286,15 +286,15 @@ def test_dsm_by_hand_and_paths_agree():
     sigma = 0.37
     expected = 0.5 * np.sum((poly2_score(x + sigma * z) + z / sigma) ** 2, axis=1)
     np.testing.assert_allclose(
-        denoising_score_matching_loss(x, sigma, z, energy=poly2, reduction="none"), expected,
+        denoising_score_matching_loss(poly2, x, z, sigma, reduction="none"), expected,
         rtol=1e-12)
     np.testing.assert_allclose(
-        denoising_score_matching_loss(x, sigma, z, score=poly2_score, reduction="none"),
+        denoising_score_matching_loss(None, x, z, sigma, score=poly2_score, reduction="none"),
         expected, rtol=1e-12)
     e = MLPEnergy(random_mlp_weights([2, 6, 1], rng, bias_scale=0.3), "swish")
     np.testing.assert_allclose(
-        denoising_score_matching_loss(x, sigma, z, energy=e),  # analytic MLP score
-        denoising_score_matching_loss(x, sigma, z, energy=lambda y: e(y)),  # autograd
+        denoising_score_matching_loss(e, x, z, sigma),  # analytic MLP score
+        denoising_score_matching_loss(lambda y: e(y), x, z, sigma),  # autograd
         rtol=1e-12)
 
 
@@ -312,7 +312,8 @@ def _dsm_population(x_nodes, x_weights, sigma, model_kw, d):
     xs = np.repeat(x_nodes, len(z), axis=0)
     zs = np.tile(z, (len(x_nodes), 1))
     weights = np.repeat(x_weights, len(z)) * np.tile(wz, len(x_nodes))
-    terms = denoising_score_matching_loss(xs, sigma, zs, reduction="none", **model_kw)
+    terms = denoising_score_matching_loss(model_kw.get("energy"), xs, zs, sigma,
+                                          score=model_kw.get("score"), reduction="none")
     return float(np.sum(weights * terms))
 
 
@@ -382,13 +383,13 @@ def test_control_variate_zero_conditional_mean_and_cancellation_free_form():
     for sigma in (0.05, 0.5):
         for i in range(5):
             xi = np.repeat(x[i:i + 1], len(z), axis=0)
-            c = dsm_control_variate(xi, sigma, z, score=poly2_score)
+            c = dsm_control_variate(None, xi, z, sigma, score=poly2_score)
             assert abs(np.sum(wzz * c)) <= 1e-12 / sigma**2  # E_z[c | x] = 0 exactly
         zz = rng.normal(size=(5, 2))
-        plain = denoising_score_matching_loss(x, sigma, zz, score=poly2_score, reduction="none")
-        cv = denoising_score_matching_loss(x, sigma, zz, score=poly2_score, control_variate=True,
+        plain = denoising_score_matching_loss(None, x, zz, sigma, score=poly2_score, reduction="none")
+        cv = denoising_score_matching_loss(None, x, zz, sigma, score=poly2_score, control_variate=True,
                                            reduction="none")
-        c = dsm_control_variate(x, sigma, zz, score=poly2_score)
+        c = dsm_control_variate(None, x, zz, sigma, score=poly2_score)
         np.testing.assert_allclose(cv, plain - c, rtol=1e-9, atol=1e-12 / sigma**2)
 
 
@@ -402,7 +403,7 @@ def test_control_variate_taylor_remainder_is_order_sigma_squared():
         remainder = []
         for i in range(3):
             xi = np.repeat(x[i:i + 1], len(tz), axis=0)
-            cv = denoising_score_matching_loss(xi, sigma, tz[:, None], energy=quartic1(),
+            cv = denoising_score_matching_loss(quartic1(), xi, tz[:, None], sigma,
                                                control_variate=True, reduction="none")
             remainder.append(np.sum(wz * cv) - 1 / (2 * sigma**2) - exact[i])
         ratios.append(np.array(remainder) / sigma**2)
@@ -463,7 +464,7 @@ def test_control_variate_closed_form_variances():
     z = u[:, 2:]
     for sigma in (0.3, 0.05):
         for cv, scale in ((False, 0.0), (True, 1.0)):
-            terms = denoising_score_matching_loss(x, sigma, z, energy=energy, control_variate=cv,
+            terms = denoising_score_matching_loss(energy, x, z, sigma, control_variate=cv,
                                                   reduction="none")
             mean, var = _moments(*_quadratic_forms(sigma, prec, mu, m, cov, scale), m, cov)
             q_mean = np.sum(wu * terms)
@@ -494,7 +495,7 @@ def test_control_variate_closed_form_variances():
         xs, zs = x[:3], z[:3]
         for cv, mat in ((False, big_m), (True, corr)):
             jac = autograd.jacobian(lambda mu_: denoising_score_matching_loss(
-                xs, sigma, zs, energy=gaussian_energy(mu_, prec), control_variate=cv,
+                gaussian_energy(mu_, prec), xs, zs, sigma, control_variate=cv,
                 reduction="none"))(mu)
             expected = (np.hstack([xs, zs]) @ mat.T + prec @ mu) @ prec
             np.testing.assert_allclose(jac, expected, rtol=1e-9, atol=1e-9)
@@ -516,10 +517,10 @@ def test_control_variate_sample_variances():
     x = m + rng.normal(size=(n, 2)) @ np.linalg.cholesky(cov).T
     z = rng.normal(size=(n, 2))
     energy = gaussian_energy(mu, prec)
-    c = dsm_control_variate(x, sigma, z, energy=energy)
+    c = dsm_control_variate(energy, x, z, sigma)
     assert abs(c.mean()) <= 5.0 * c.std() / math.sqrt(n)
     for cv, scale in ((False, 0.0), (True, 1.0)):
-        terms = denoising_score_matching_loss(x, sigma, z, energy=energy, control_variate=cv,
+        terms = denoising_score_matching_loss(energy, x, z, sigma, control_variate=cv,
                                               reduction="none")
         mean, var = _moments(*_quadratic_forms(sigma, prec, mu, m, cov, scale), m, cov)
         s2 = terms.var()
@@ -537,16 +538,15 @@ def test_multiscale_is_weighted_mean_of_single_levels():
     noise = rng.normal(size=(3, 6, 2))
     net = NoiseConditionalMLP(random_mlp_weights([3, 5, 1], rng, bias_scale=0.3), "tanh")
     per_level = np.array([
-        s**2 * denoising_score_matching_loss(x, s, noise[i], score=lambda y, s=s: net.score(y, s))
+        s**2 * denoising_score_matching_loss(None, x, noise[i], s, score=lambda y, s=s: net.score(y, s))
         for i, s in enumerate(sigmas)])
-    got = multiscale_denoising_score_matching_loss(x, sigmas, noise, energy=net,
+    got = multiscale_denoising_score_matching_loss(net, x, noise, sigmas,
                                                    reduction="none")
     np.testing.assert_allclose(got, per_level, rtol=1e-12)
-    generic = multiscale_denoising_score_matching_loss(x, sigmas, noise,
-                                                       energy=lambda y, s: net.energy(y, s))
+    generic = multiscale_denoising_score_matching_loss(lambda y, s: net.energy(y, s), x, noise, sigmas)
     assert math.isclose(generic, per_level.mean(), rel_tol=1e-12)
     weights = np.array([1.0, 2.0, 0.0])
-    got_w = multiscale_denoising_score_matching_loss(x, sigmas, noise, score=net.score,
+    got_w = multiscale_denoising_score_matching_loss(None, x, noise, sigmas, score=net.score,
                                                      weights=weights)
     assert math.isclose(got_w, np.mean(weights * per_level / sigmas**2), rel_tol=1e-12)
 
@@ -637,17 +637,17 @@ def test_gradients_match_finite_differences():
                                                       variance_reduced=True), **fd)(theta)
     for cv in (False, True):
         check_grads(lambda th: denoising_score_matching_loss(
-            x, 0.3, z, energy=energy_of(th), control_variate=cv), **fd)(theta)
+            energy_of(th), x, z, 0.3, control_variate=cv), **fd)(theta)
         check_grads(lambda w: denoising_score_matching_loss(
-            x, 0.3, z, energy=MLPEnergy(w, "tanh"), control_variate=cv), **fd)(w)
+            MLPEnergy(w, "tanh"), x, z, 0.3, control_variate=cv), **fd)(w)
     wn = random_mlp_weights([3, 4, 1], rng, bias_scale=0.3)
     check_grads(lambda w: multiscale_denoising_score_matching_loss(
-        x, np.array([1.0, 0.2]), np.stack([z, -z]), energy=NoiseConditionalMLP(w)), **fd)(wn)
+        NoiseConditionalMLP(w), x, np.stack([z, -z]), np.array([1.0, 0.2])), **fd)(wn)
     log_p = lambda y: -0.5 * y[:, 0] ** 2 - 0.5 * math.log(2 * math.pi)  # noqa: E731
     model = lambda th: lambda y: th[0] * y[:, 0] ** 4 + th[1] * y[:, 0] ** 2  # noqa: E731
     check_grads(lambda th: score_matching_population_loss(model(th), log_p, [(-12, 12)],
                                                           panels=16), **fd)(theta[:2] ** 2)
-    check_grads(lambda th: fisher_divergence(log_p, model(th), [(-12, 12)], panels=16),
+    check_grads(lambda th: fisher_divergence(model(th), log_p, [(-12, 12)], panels=16),
                 **fd)(theta[:2] ** 2)
 
 
@@ -663,17 +663,17 @@ def test_backends(xp, to_xp):
                         rel_tol=1e-12)
     lin = lambda y: -1.3 * y + 0.2  # noqa: E731
     for cv in (False, True):
-        got = denoising_score_matching_loss(to_xp(x), 0.4, to_xp(z), score=lin,
+        got = denoising_score_matching_loss(None, to_xp(x), to_xp(z), 0.4, score=lin,
                                             control_variate=cv)
         assert math.isclose(float(got), denoising_score_matching_loss(
-            x, 0.4, z, score=lin, control_variate=cv), rel_tol=1e-12)
-    np.testing.assert_allclose(np.asarray(dsm_control_variate(to_xp(x), 0.4, to_xp(z),
+            None, x, z, 0.4, score=lin, control_variate=cv), rel_tol=1e-12)
+    np.testing.assert_allclose(np.asarray(dsm_control_variate(None, to_xp(x), to_xp(z), 0.4,
                                                               score=lin)),
-                               dsm_control_variate(x, 0.4, z, score=lin), rtol=1e-12)
+                               dsm_control_variate(None, x, z, 0.4, score=lin), rtol=1e-12)
     got = multiscale_denoising_score_matching_loss(
-        to_xp(x), np.array([1.0, 0.5]), to_xp(np.stack([z, z])), score=lambda y, s: -y / s)
+        None, to_xp(x), to_xp(np.stack([z, z])), np.array([1.0, 0.5]), score=lambda y, s: -y / s)
     assert math.isclose(float(got), multiscale_denoising_score_matching_loss(
-        x, np.array([1.0, 0.5]), np.stack([z, z]), score=lambda y, s: -y / s), rel_tol=1e-12)
+        None, x, np.stack([z, z]), np.array([1.0, 0.5]), score=lambda y, s: -y / s), rel_tol=1e-12)
     if xp is not anp:
         with pytest.raises(TypeError, match="autograd and needs NumPy"):
             score_matching_loss(lambda y: xp.sum(y, axis=1), to_xp(x))
@@ -714,8 +714,18 @@ def test_bad_input_exact_and_sliced():
         sliced_score_matching_loss(_e, x, np.ones((3, 2)), reduction="max")
     with pytest.raises(TypeError, match="`variance_reduced` must be a bool"):
         sliced_score_matching_loss(_e, x, np.ones((3, 2)), variance_reduced="yes")
-    with pytest.raises(TypeError, match="`energy` must be callable"):
+    with pytest.raises(TypeError, match="give the model: an energy as the first argument"):
         sliced_score_matching_loss(None, x, np.ones((3, 2)))
+    with pytest.raises(TypeError, match="`energy` must be callable"):
+        sliced_score_matching_loss("E", x, np.ones((3, 2)))
+    with pytest.raises(TypeError, match="`score` must be callable"):
+        sliced_score_matching_loss(None, x, np.ones((3, 2)), score=3.0)
+    with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
+        sliced_score_matching_loss(None, x, np.ones((3, 2)), score=lambda y: y[:, 0])
+    with pytest.raises(TypeError, match="give the model: an energy as the first argument"):
+        score_matching_loss(None, x)
+    with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
+        score_matching_loss(None, x, score=lambda y: y[:, :1])
     with pytest.raises(ValueError, match="`energy` returned NaN"):
         sliced_score_matching_loss(lambda y: anp.log(y[:, 0] - 1.0), x + 0.5, np.ones((3, 2)))
 
@@ -724,41 +734,42 @@ def test_bad_input_denoising():
     x, z = np.zeros((3, 2)), np.ones((3, 2))
     s = lambda y: -y  # noqa: E731
     with pytest.raises(ValueError, match="`sigma` must be > 0"):
-        denoising_score_matching_loss(x, 0.0, z, score=s)
+        denoising_score_matching_loss(None, x, z, 0.0, score=s)
     with pytest.raises(ValueError, match="`sigma` must be > 0"):
-        dsm_control_variate(x, -1.0, z, score=s)
+        dsm_control_variate(None, x, z, -1.0, score=s)
     with pytest.raises(ValueError, match="`sigma` must be finite"):
-        denoising_score_matching_loss(x, np.nan, z, score=s)
+        denoising_score_matching_loss(None, x, z, np.nan, score=s)
     with pytest.raises(TypeError, match="`sigma` must be a real number"):
-        denoising_score_matching_loss(x, np.ones(2), z, score=s)
+        denoising_score_matching_loss(None, x, z, np.ones(2), score=s)
     with pytest.raises(ValueError, match="`noise` must have the shape of `x`"):
-        denoising_score_matching_loss(x, 0.1, np.ones((3, 3)), score=s)
+        denoising_score_matching_loss(None, x, np.ones((3, 3)), 0.1, score=s)
     with pytest.raises(ValueError, match="`noise` must be finite"):
-        denoising_score_matching_loss(x, 0.1, np.full((3, 2), np.nan), score=s)
-    with pytest.raises(TypeError, match="exactly one of `energy=`"):
-        denoising_score_matching_loss(x, 0.1, z)
-    with pytest.raises(TypeError, match="exactly one of `energy=`"):
-        denoising_score_matching_loss(x, 0.1, z, score=s, energy=_e)
+        denoising_score_matching_loss(None, x, np.full((3, 2), np.nan), 0.1, score=s)
+    with pytest.raises(TypeError, match="give the model: an energy as the first argument"):
+        denoising_score_matching_loss(None, x, z, 0.1)
+    # a given score is the model's score: it is used, and the energy is not called
+    assert denoising_score_matching_loss("not called" and _e, x, z, 0.1, score=s) == \
+        denoising_score_matching_loss(None, x, z, 0.1, score=s)
     with pytest.raises(TypeError, match="`score` must be callable"):
-        denoising_score_matching_loss(x, 0.1, z, score="s")
+        denoising_score_matching_loss(None, x, z, 0.1, score="s")
     with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
-        denoising_score_matching_loss(x, 0.1, z, score=lambda y: y[:, 0])
+        denoising_score_matching_loss(None, x, z, 0.1, score=lambda y: y[:, 0])
     with pytest.raises(ValueError, match="`score` is not finite"):
-        denoising_score_matching_loss(x, 0.1, z, score=lambda y: y * np.nan)
+        denoising_score_matching_loss(None, x, z, 0.1, score=lambda y: y * np.nan)
     with pytest.raises(ValueError, match="`energy` returned NaN"):
-        denoising_score_matching_loss(x, 0.1, z, energy=lambda y: anp.sum(y, 1) * np.nan)
+        denoising_score_matching_loss(lambda y: anp.sum(y, 1) * np.nan, x, z, 0.1)
     with pytest.raises(TypeError, match="`control_variate` must be a bool"):
-        denoising_score_matching_loss(x, 0.1, z, score=s, control_variate=1)
+        denoising_score_matching_loss(None, x, z, 0.1, score=s, control_variate=1)
     with pytest.raises(ValueError, match="`x` must have 2 dimension"):
-        dsm_control_variate(np.zeros(3), 0.1, z, score=s)
+        dsm_control_variate(None, np.zeros(3), z, 0.1, score=s)
     with pytest.raises(ValueError, match="`noise` must have the shape of `x`"):
-        dsm_control_variate(x, 0.1, np.ones((2, 2)), score=s)
-    with pytest.raises(TypeError, match="exactly one of `energy=`"):
-        dsm_control_variate(x, 0.1, z)
+        dsm_control_variate(None, x, np.ones((2, 2)), 0.1, score=s)
+    with pytest.raises(TypeError, match="give the model"):
+        dsm_control_variate(None, x, z, 0.1)
     with pytest.raises(TypeError, match="`energy` must be callable"):
-        dsm_control_variate(x, 0.1, z, energy="E")
+        dsm_control_variate("E", x, z, 0.1)
     with pytest.raises(ValueError, match="`reduction` must be one of"):
-        denoising_score_matching_loss(x, 0.1, z, score=s, reduction="sum")
+        denoising_score_matching_loss(None, x, z, 0.1, score=s, reduction="sum")
 
 
 def test_bad_input_multiscale():
@@ -767,26 +778,28 @@ def test_bad_input_multiscale():
     sig = np.array([1.0, 0.5])
     noise = np.ones((2, 3, 2))
     with pytest.raises(ValueError, match="`sigmas` must be > 0"):
-        multiscale_denoising_score_matching_loss(x, np.array([1.0, 0.0]), noise, score=s)
+        multiscale_denoising_score_matching_loss(None, x, noise, np.array([1.0, 0.0]), score=s)
     with pytest.raises(ValueError, match="`sigmas` must have 1 dimension"):
-        multiscale_denoising_score_matching_loss(x, 1.0, noise, score=s)
+        multiscale_denoising_score_matching_loss(None, x, noise, 1.0, score=s)
     with pytest.raises(ValueError, match=r"`noise` must have shape \(2, 3, 2\)"):
-        multiscale_denoising_score_matching_loss(x, sig, np.ones((3, 3, 2)), score=s)
-    with pytest.raises(ValueError, match="`noise` must have 3 dimension"):
-        multiscale_denoising_score_matching_loss(x, sig, np.ones((3, 2)), score=s)
+        multiscale_denoising_score_matching_loss(None, x, np.ones((3, 3, 2)), sig, score=s)
+    with pytest.raises(ValueError, match=r"`noise` must have shape \(2, 3, 2\).*pass `labels`"):
+        multiscale_denoising_score_matching_loss(None, x, np.ones((3, 2)), sig, score=s)
+    with pytest.raises(ValueError, match="`noise` must have 2 or 3 dimension"):
+        multiscale_denoising_score_matching_loss(None, x, np.ones(3), sig, score=s)
     with pytest.raises(ValueError, match=r"`weights` must have shape \(2,\)"):
-        multiscale_denoising_score_matching_loss(x, sig, noise, score=s, weights=np.ones(3))
+        multiscale_denoising_score_matching_loss(None, x, noise, sig, score=s, weights=np.ones(3))
     with pytest.raises(ValueError, match="`weights` must be >= 0"):
-        multiscale_denoising_score_matching_loss(x, sig, noise, score=s,
+        multiscale_denoising_score_matching_loss(None, x, noise, sig, score=s,
                                                  weights=np.array([1.0, -1.0]))
-    with pytest.raises(TypeError, match="exactly one of"):
-        multiscale_denoising_score_matching_loss(x, sig, noise)
+    with pytest.raises(TypeError, match="give the model"):
+        multiscale_denoising_score_matching_loss(None, x, noise, sig)
     with pytest.raises(ValueError, match="`x` must be finite"):
-        multiscale_denoising_score_matching_loss(x * np.nan, sig, noise, score=s)
+        multiscale_denoising_score_matching_loss(None, x * np.nan, noise, sig, score=s)
     with pytest.raises(ValueError, match="`reduction` must be one of"):
-        multiscale_denoising_score_matching_loss(x, sig, noise, score=s, reduction="sum")
+        multiscale_denoising_score_matching_loss(None, x, noise, sig, score=s, reduction="sum")
     with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
-        multiscale_denoising_score_matching_loss(x, sig, noise, score=lambda y, sg: y[:, :1])
+        multiscale_denoising_score_matching_loss(None, x, noise, sig, score=lambda y, sg: y[:, :1])
 
 
 @pytest.mark.filterwarnings("ignore:Output seems independent")
@@ -798,19 +811,19 @@ def test_bad_input_population_and_closed_forms():
     with pytest.raises(ValueError, match=r"`bounds\[0\]` must be finite"):
         score_matching_population_loss(e1, log_p, [(-np.inf, 2.0)])
     with pytest.raises(ValueError, match="at most 3 pairs"):
-        fisher_divergence(log_p, e1, [(-1, 1)] * 4)
+        fisher_divergence(e1, log_p, [(-1, 1)] * 4)
     with pytest.raises(ValueError, match="`panels` must be >= 2"):
-        fisher_divergence(log_p, e1, [(-12, 12)], panels=1)
+        fisher_divergence(e1, log_p, [(-12, 12)], panels=1)
     with pytest.raises(TypeError, match="`data_log_prob` must be callable"):
-        fisher_divergence(None, e1, [(-12, 12)])
+        fisher_divergence(e1, None, [(-12, 12)])
     with pytest.raises(TypeError, match="`energy` must be callable"):
-        fisher_divergence(log_p, 1.0, [(-12, 12)])
-    with pytest.raises(TypeError, match="`energy` must be callable"):
+        fisher_divergence(1.0, log_p, [(-12, 12)])
+    with pytest.raises(TypeError, match="give the model"):
         score_matching_population_loss(None, log_p, [(-12, 12)])
     with pytest.raises(ValueError, match="`tol` must be > 0"):
-        fisher_divergence(log_p, e1, [(-12, 12)], tol=-1.0)
+        fisher_divergence(e1, log_p, [(-12, 12)], tol=-1.0)
     with pytest.raises(ValueError, match="`data_log_prob` returned NaN"):
-        fisher_divergence(lambda y: y[:, 0] * np.nan, e1, [(-12, 12)])
+        fisher_divergence(e1, lambda y: y[:, 0] * np.nan, [(-12, 12)])
     with pytest.raises(ValueError, match="`tol` must be > 0"):
         score_matching_population_loss(e1, log_p, [(-12, 12)], tol=0.0)
     with pytest.raises(ValueError, match=r"`data_log_prob` must return shape"):

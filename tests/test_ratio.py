@@ -197,8 +197,9 @@ def test_denoise_converges_to_the_gaussian_posterior_mode():
     sigma = 0.8
     step, n_steps = steps_for(prec, sigma)
     want = posterior_mode(mean, prec, y, sigma)
-    for field in (energy, lambda x: -((x - mean) @ prec), _Gauss(mean, prec).energy):
-        res = denoise(field, y, step, n_steps, sigma=sigma)
+    for model, score in ((energy, None), (None, lambda x: -((x - mean) @ prec)),
+                         (_Gauss(mean, prec).energy, None)):
+        res = denoise(model, y, step, n_steps, score=score, sigma=sigma)
         assert isinstance(res, Denoised) and res.path is None
         np.testing.assert_allclose(res.x, want, rtol=1e-10, atol=1e-12)
         assert np.all(res.grad_norm < 1e-10)
@@ -224,14 +225,14 @@ def test_denoise_non_gaussian_prior():
 def test_denoise_path_and_determinism():
     x0 = np.array([[2.0, -1.0], [0.5, 0.5]])
     score = lambda x: -x  # noqa: E731
-    res = denoise(score, x0, 0.1, 5, keep_path=True)
+    res = denoise(None, x0, 0.1, 5, score=score, keep_path=True)
     assert res.path.shape == (6, 2, 2)
     np.testing.assert_array_equal(res.path[0], x0)
     np.testing.assert_array_equal(res.path[-1], res.x)
     np.testing.assert_allclose(res.path, 0.9 ** np.arange(6)[:, None, None] * x0, rtol=1e-14)
-    again = denoise(score, x0, 0.1, 5, keep_path=True)
+    again = denoise(None, x0, 0.1, 5, score=score, keep_path=True)
     np.testing.assert_array_equal(again.path, res.path)
-    zero = denoise(score, x0, 0.1, 0)
+    zero = denoise(None, x0, 0.1, 0, score=score)
     np.testing.assert_array_equal(zero.x, x0)
     np.testing.assert_allclose(zero.grad_norm, np.linalg.norm(x0, axis=1), rtol=1e-15)
 
@@ -242,7 +243,8 @@ def test_denoise_on_every_namespace(xp, to_xp):
     y = rng.normal(size=(3, 2))
     step, n_steps = steps_for(prec, 0.5)
     m, p = to_xp(mean), to_xp(prec)
-    res = denoise(lambda x: -((x - m) @ p), to_xp(y), step, n_steps, sigma=0.5, keep_path=True)
+    res = denoise(None, to_xp(y), step, n_steps, score=lambda x: -((x - m) @ p), sigma=0.5,
+                  keep_path=True)
     np.testing.assert_allclose(np.asarray(res.x), posterior_mode(mean, prec, y, 0.5),
                                rtol=1e-10, atol=1e-12)
     assert tuple(res.path.shape) == (n_steps + 1, 3, 2)
@@ -251,34 +253,40 @@ def test_denoise_on_every_namespace(xp, to_xp):
 def test_denoise_bad_input():
     score = lambda x: -x  # noqa: E731
     x = np.ones((2, 2))
-    with pytest.raises(TypeError, match="`energy_or_score` must be callable"):
+    with pytest.raises(TypeError, match="`energy` must be callable, got 'E'"):
         denoise("E", x, 0.1, 3)
-    with pytest.raises(ValueError, match=r"must return shape \(2,\) \(an energy\) or \(2, 2\)"):
-        denoise(lambda x: x[None], x, 0.1, 3)
+    with pytest.raises(TypeError, match="`score` must be callable, got 3"):
+        denoise(None, x, 0.1, 3, score=3)
+    with pytest.raises(TypeError, match="give the model: an energy as the first argument"):
+        denoise(None, x, 0.1, 3)
+    with pytest.raises(ValueError, match=r"`score` must give a score of shape \(2, 2\)"):
+        denoise(None, x, 0.1, 3, score=lambda x: x[None])
+    with pytest.raises(ValueError, match=r"`energy` must return shape \(2,\)"):
+        denoise(lambda x: x, x, 0.1, 3)
     with pytest.raises(ValueError, match="`step_size` must be > 0.0, got -0.1"):
-        denoise(score, x, -0.1, 3)
+        denoise(None, x, -0.1, 3, score=score)
     with pytest.raises(ValueError, match="`step_size` must be finite, got nan"):
-        denoise(score, x, np.nan, 3)
+        denoise(None, x, np.nan, 3, score=score)
     with pytest.raises(TypeError, match="`step_size` must be a real number"):
-        denoise(score, x, "0.1", 3)
+        denoise(None, x, "0.1", 3, score=score)
     with pytest.raises(ValueError, match="`n_steps` must be >= 0, got -1"):
-        denoise(score, x, 0.1, -1)
+        denoise(None, x, 0.1, -1, score=score)
     with pytest.raises(TypeError, match="`n_steps` must be an integer"):
-        denoise(score, x, 0.1, 2.5)
+        denoise(None, x, 0.1, 2.5, score=score)
     with pytest.raises(ValueError, match="`sigma` must be given when `y` is given"):
-        denoise(score, x, 0.1, 3, y=x)
+        denoise(None, x, 0.1, 3, y=x, score=score)
     with pytest.raises(ValueError, match="`sigma` must be > 0.0, got 0.0"):
-        denoise(score, x, 0.1, 3, sigma=0.0)
+        denoise(None, x, 0.1, 3, sigma=0.0, score=score)
     with pytest.raises(ValueError, match=r"`y` must have the shape of `x` \(2, 2\)"):
-        denoise(score, x, 0.1, 3, y=np.ones((3, 2)), sigma=1.0)
+        denoise(None, x, 0.1, 3, y=np.ones((3, 2)), sigma=1.0, score=score)
     with pytest.raises(ValueError, match="`y` must be finite"):
-        denoise(score, x, 0.1, 3, y=np.full((2, 2), np.inf), sigma=1.0)
+        denoise(None, x, 0.1, 3, y=np.full((2, 2), np.inf), sigma=1.0, score=score)
     with pytest.raises(TypeError, match="`keep_path` must be a bool, got 1"):
-        denoise(score, x, 0.1, 3, keep_path=1)
+        denoise(None, x, 0.1, 3, keep_path=1, score=score)
     with pytest.raises(ValueError, match=r"`x` must have 2 dimension\(s\)"):
-        denoise(score, np.ones(2), 0.1, 3)
+        denoise(None, np.ones(2), 0.1, 3, score=score)
     with pytest.raises(ValueError, match="`x` must be finite, got NaN"):
-        denoise(score, np.full((1, 2), np.nan), 0.1, 3)
+        denoise(None, np.full((1, 2), np.nan), 0.1, 3, score=score)
     with np.errstate(over="ignore", invalid="ignore"):
         with pytest.raises(ValueError, match=r"diverged at step \d+ .* reduce `step_size`"):
-            denoise(lambda x: -(x**3), np.array([[3.0]]), 1.0, 50)
+            denoise(None, np.array([[3.0]]), 1.0, 50, score=lambda x: -(x**3))

@@ -327,7 +327,7 @@ def ratio(out_dir, *, fast=False, rng=0):
     clean = _RADIUS * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     sigma = 0.5
     noisy = clean + sigma * gen.standard_normal(clean.shape)
-    res = denoise(_ring_score, noisy, 0.01, n_steps, sigma=sigma, keep_path=True)
+    res = denoise(None, noisy, 0.01, n_steps, score=_ring_score, sigma=sigma, keep_path=True)
     path = np.asarray(res.path)
     denoised = np.asarray(res.x)
 

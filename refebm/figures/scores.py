@@ -75,8 +75,7 @@ def score_matching_fits(out_dir, *, fast=False, rng=0):
 
     def dsm_loss(theta, batch, rng):
         z = rng.standard_normal(batch.shape)
-        return denoising_score_matching_loss(batch, _DSM_SIGMA, z,
-                                             energy=partial(_poly_energy, theta))
+        return denoising_score_matching_loss(partial(_poly_energy, theta), batch, z, _DSM_SIGMA)
 
     theta0 = np.array([0.0, -0.5, 0.0, 0.0])  # the standard normal
     fits = {"exact SM (closed form)": exact}
@@ -107,7 +106,7 @@ def score_matching_fits(out_dir, *, fast=False, rng=0):
         log_z = float(quadrature(energy, [(-np.inf, np.inf)], tol=1e-9).log_z)
         p = np.exp(-np.asarray(energy(grid)) - log_z)
         s = np.asarray(_stats_score(theta, grid))
-        fd = float(fisher_divergence(_FIT_DATA.log_prob, energy, [(-8.0, 8.0)]))
+        fd = float(fisher_divergence(energy, _FIT_DATA.log_prob, [(-8.0, 8.0)]))
         ax.plot(grid[:, 0], p, color=f"C{k}", label=f"{label}: D_F = {fd:.3f}")
         axes[0, 1].plot(grid[:, 0], s, color=f"C{k}", label=label)
         data[f"theta_{k}"] = theta
@@ -177,9 +176,9 @@ def dsm_variance(out_dir, *, fast=False, rng=0):
     for sigma in sigmas:
         x = data_mix.sample(n, rng=gen)
         z = gen.standard_normal((n, d))
-        plain = np.asarray(denoising_score_matching_loss(x, float(sigma), z, score=model.score,
+        plain = np.asarray(denoising_score_matching_loss(None, x, z, float(sigma), score=model.score,
                                                          reduction="none"))
-        cv = np.asarray(denoising_score_matching_loss(x, float(sigma), z, score=model.score,
+        cv = np.asarray(denoising_score_matching_loss(None, x, z, float(sigma), score=model.score,
                                                       control_variate=True, reduction="none"))
         var_plain.append(np.var(plain, ddof=1))
         var_cv.append(np.var(cv, ddof=1))

@@ -27,6 +27,7 @@ from scipy.optimize import minimize
 from ..energies import MLPEnergy, random_mlp_weights
 from ..families import GaussianMixture
 from ..objectives.contrastive import cd_gradient, cd_loss, noise_init
+from ..objectives.params import parametric
 from ..objectives.likelihood import negative_log_likelihood
 from ..objectives.nce import nce_logit, nce_loss
 from ..partition import quadrature
@@ -141,7 +142,7 @@ def cd_training(out_dir, *, fast=False, rng=0):
         x, _ = _langevin(theta, chains[0], k, step_size, gen)
         chains[0] = x
         minibatch = data[gen.choice(len(data), batch, replace=False)]
-        return cd_gradient(_energy_of_theta, theta, minibatch, x)
+        return cd_gradient(parametric(_energy_of_theta, theta), minibatch, x)
 
     def callback(theta, i, g):
         if i in snap_at:
@@ -217,7 +218,7 @@ def short_run(out_dir, *, fast=False, rng=0):
         x, _ = _langevin(theta, x0, k, step_size, gen)
         minibatch = data[gen.choice(len(data), n_chains, replace=False)]
         surrogate.append(float(cd_loss(partial(_energy_of_theta, theta), minibatch, x)))
-        return cd_gradient(_energy_of_theta, theta, minibatch, x)
+        return cd_gradient(parametric(_energy_of_theta, theta), minibatch, x)
 
     theta = adam(gradient, theta0, num_iters=n_iter, step_size=0.01)
     keep = (0, k // 4, k // 2, k)

@@ -18,10 +18,13 @@ contrastive        CD gradient, CD-k, persistent CD, short-run MCMC (D7, D8, D20
 score_matching     exact (Hyvarinen), sliced, denoising with control variate, multi-scale,
                    closed forms for Gaussians and exponential families (D13-D18)
 nce                noise-contrastive estimation with a learnable log Z (D19)
+params             ``parametric(energy_of_theta, theta)``: the one helper for energies written
+                   as functions of their parameters, for the objectives that return a
+                   parameter gradient
 =================  =========================================================================
 """
 
-from . import contrastive, likelihood, nce, score_matching
+from . import contrastive, likelihood, nce, params, score_matching
 from .contrastive import (
                           CDResult,
                           cd_gradient,
@@ -35,6 +38,7 @@ from .contrastive import (
 )
 from .likelihood import cross_entropy, entropy, kl_divergence, negative_log_likelihood, nll_gradient
 from .nce import nce_logit, nce_loss, nce_population_loss
+from .params import ParametricEnergy, parametric
 from .score_matching import (
                           ExponentialFamilyFit,
                           GaussianFit,
@@ -51,6 +55,7 @@ from .score_matching import (
 
 __all__ = [
     "contrastive", "likelihood", "nce", "score_matching",
+    "params", "parametric", "ParametricEnergy",
     "CDResult", "cd_loss", "cd_gradient", "langevin_chains", "langevin_cd", "cd_k",
     "persistent_cd", "short_run", "noise_init",
     "negative_log_likelihood", "nll_gradient", "cross_entropy", "kl_divergence", "entropy",

@@ -15,8 +15,12 @@ The samples \(\tilde x_j\) are treated as constants (no gradient flows through t
 With exact samples the estimate is unbiased (D8); with \(k\) MCMC steps started at the data
 (CD-k), at persistent chains (PCD) or at noise (short-run MCMC, D20) it is biased.
 
-``energy_of_theta(theta, x) -> (n,)`` is the energy as a function of its parameters; ``theta``
-is any autograd container (array, list, tuple, dict), and gradients come back in its shape.
+The functions that return a parameter gradient take the model as a
+:class:`~refebm.objectives.params.ParametricEnergy`, built by
+``parametric(energy_of_theta, theta)`` from the energy as a function of its parameters;
+``theta`` is any autograd container (array, list, tuple, dict), and gradients come back in its
+shape. Arguments come in the package's order: the model, the data, the noise arrays, then
+scalars and options.
 Chains use :mod:`refebm.samplers`; the Langevin step is the CS236 one, \(x + \epsilon \nabla_x
 \log p + \sqrt{2\epsilon}\, z\) (Song and Kingma's \(x + \frac{\eta^2}{2} \nabla_x \log p + \eta
 z\) is \(\epsilon = \eta^2 / 2\); see :mod:`refebm.samplers.conventions`).
@@ -24,10 +28,8 @@ z\) is \(\epsilon = \eta^2 / 2\); see :mod:`refebm.samplers.conventions`).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
 
-import autograd
 import numpy as np
 from autograd.tracer import getval
 
@@ -35,6 +37,7 @@ from .. import _validate as _v
 from .._backend import array_namespace
 from ..diff import score as _score
 from ..samplers import mala_init, mala_step, sample, ula_step
+from .params import parametric_iv
 
 __all__ = [
     "CDResult",
@@ -102,22 +105,21 @@ def cd_loss(energy, x_data, x_model):
     return xp.mean(_energy_call(energy, x_data)) - xp.mean(_energy_call(energy, x_model))
 
 
-def cd_gradient(energy_of_theta, theta, x_data, x_model):
+def cd_gradient(energy, x_data, x_model):
     r"""The CD gradient \(\nabla_\theta [\overline{E_\theta(x_d)} - \overline{E_\theta(x_m)}]\).
 
     Parameters
     ----------
-    energy_of_theta : callable
-        ``energy_of_theta(theta, x) -> (n,)``.
-    theta : array or autograd container
-        The parameters.
+    energy : ParametricEnergy
+        The model at its current parameters, ``parametric(energy_of_theta, theta)``
+        (:func:`~refebm.objectives.params.parametric`).
     x_data : array, shape (n, d)
     x_model : array, shape (m, d)
         Samples from the model (exact, or the end of MCMC chains), treated as constants.
 
     Returns
     -------
-    gradient : like ``theta``
+    gradient : like ``energy.theta``
         The gradient of the NLL estimate: descend on it. The lectures' \(f = -E\) version is
         its negative, which they ascend.
 
@@ -132,13 +134,13 @@ def cd_gradient(energy_of_theta, theta, x_data, x_model):
     \(E_\theta(x) = \theta x\): the gradient is \(\bar x_\text{data} - \bar x_\text{model}\).
 
     >>> import numpy as np
-    >>> from refebm.objectives.contrastive import cd_gradient
-    >>> float(cd_gradient(lambda th, x: th * x[:, 0], 0.3, np.array([[1.0], [3.0]]),
-    ...                   np.array([[0.5]])))
+    >>> from refebm.objectives import cd_gradient, parametric
+    >>> model = parametric(lambda th, x: th * x[:, 0], 0.3)
+    >>> float(cd_gradient(model, np.array([[1.0], [3.0]]), np.array([[0.5]])))
     1.5
     """
-    _v.function("energy_of_theta", energy_of_theta)
-    return autograd.grad(lambda th: cd_loss(partial(energy_of_theta, th), x_data, x_model))(theta)
+    parametric_iv("energy", energy)
+    return energy.gradient(lambda e: cd_loss(e, x_data, x_model))
 
 
 def _noise_stack_iv(name, noise, x0, ndim=3):
@@ -151,7 +153,7 @@ def _noise_stack_iv(name, noise, x0, ndim=3):
     return noise
 
 
-def langevin_chains(energy, x0, step_size, noise, *, uniform=None):
+def langevin_chains(energy, x0, noise, step_size, *, uniform=None):
     r"""Run \(k\) Langevin steps from ``x0`` with the given noise (ULA, or MALA with ``uniform``).
 
     Parameters
@@ -160,10 +162,10 @@ def langevin_chains(energy, x0, step_size, noise, *, uniform=None):
         ``energy(x) -> (n,)``; its score comes from :func:`refebm.diff.score`.
     x0 : array, shape (n, d)
         Starting points (the data for CD-k, the persistent chains for PCD, noise for short-run).
-    step_size : float > 0
-        \(\epsilon\) of the CS236 step.
     noise : array, shape (k, n, d)
         Standard normal draws, one array per step (\(k = \) ``noise.shape[0]``).
+    step_size : float > 0
+        \(\epsilon\) of the CS236 step.
     uniform : array, shape (k, n), optional
         Uniform draws for MALA's accept test; without them the steps are unadjusted (ULA).
 
@@ -183,13 +185,13 @@ def langevin_chains(energy, x0, step_size, noise, *, uniform=None):
     >>> import numpy as np
     >>> from refebm.objectives.contrastive import langevin_chains
     >>> energy = lambda x: 0.5 * np.sum(x**2, axis=1)          # s(x) = -x
-    >>> langevin_chains(energy, np.array([[2.0]]), 0.5, np.zeros((2, 1, 1))).tolist()
+    >>> langevin_chains(energy, np.array([[2.0]]), np.zeros((2, 1, 1)), 0.5).tolist()
     [[0.5]]
     """
     _v.function("energy", energy)
     x = _v.points("x0", x0)
-    _v.scalar("step_size", step_size, low=0.0, low_open=True)
     noise = _noise_stack_iv("noise", noise, x)
+    _v.scalar("step_size", step_size, low=0.0, low_open=True)
     k = np.shape(noise)[0]
     score = _score(energy)
     if uniform is None:
@@ -207,12 +209,7 @@ def langevin_chains(energy, x0, step_size, noise, *, uniform=None):
     return state.x
 
 
-def _fixed_energy(energy_of_theta, theta):
-    _v.function("energy_of_theta", energy_of_theta)
-    return partial(energy_of_theta, theta)
-
-
-def langevin_cd(energy_of_theta, theta, x_data, x0, step_size, noise, *, uniform=None):
+def langevin_cd(energy, x_data, x0, noise, step_size, *, uniform=None):
     r"""Contrastive gradient with Langevin chains from ``x0``, given all the noise.
 
     The deterministic core of CD-k (``x0 = x_data``), persistent CD (``x0`` = the chains) and
@@ -221,22 +218,21 @@ def langevin_cd(energy_of_theta, theta, x_data, x0, step_size, noise, *, uniform
 
     Parameters
     ----------
-    energy_of_theta : callable
-        ``energy_of_theta(theta, x) -> (n,)``.
-    theta : array or autograd container
+    energy : ParametricEnergy
+        ``parametric(energy_of_theta, theta)``.
     x_data : array, shape (n, d)
     x0 : array, shape (m, d)
         Starting points of the chains.
-    step_size : float > 0
     noise : array, shape (k, m, d)
+    step_size : float > 0
     uniform : array, shape (k, m), optional
         MALA's uniforms; ULA without them.
 
     Returns
     -------
     CDResult
-        ``gradient`` (like ``theta``) from :func:`cd_gradient` and ``x_model``, the chains after
-        \(k\) steps of :func:`langevin_chains` on \(E_\theta\).
+        ``gradient`` (like ``energy.theta``) from :func:`cd_gradient` and ``x_model``, the
+        chains after \(k\) steps of :func:`langevin_chains` on \(E_\theta\).
 
     Math
     ----
@@ -249,34 +245,33 @@ def langevin_cd(energy_of_theta, theta, x_data, x0, step_size, noise, *, uniform
     \(x_0 = 2\) gives \(\tilde x = 1\); the gradient is \((2^2 - 1^2)/2\).
 
     >>> import numpy as np
-    >>> from refebm.objectives.contrastive import langevin_cd
-    >>> res = langevin_cd(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0, np.array([[2.0]]),
-    ...                   np.array([[2.0]]), 0.5, np.zeros((1, 1, 1)))
+    >>> from refebm.objectives import langevin_cd, parametric
+    >>> model = parametric(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0)
+    >>> res = langevin_cd(model, np.array([[2.0]]), np.array([[2.0]]), np.zeros((1, 1, 1)), 0.5)
     >>> float(res.gradient), res.x_model.tolist()
     (1.5, [[1.0]])
     """
-    energy = _fixed_energy(energy_of_theta, theta)
-    x_model = langevin_chains(energy, x0, step_size, noise, uniform=uniform)
-    return CDResult(cd_gradient(energy_of_theta, theta, x_data, x_model), x_model)
+    parametric_iv("energy", energy)
+    x_model = langevin_chains(energy, x0, noise, step_size, uniform=uniform)
+    return CDResult(cd_gradient(energy, x_data, x_model), x_model)
 
 
-def _run_kernel(energy_of_theta, theta, x0, make_kernel, k, rng):
-    energy = _fixed_energy(energy_of_theta, theta)
+def _run_kernel(energy, x0, make_kernel, k, rng):
     _v.function("make_kernel", make_kernel)
     k = _v.integer("k", k, minimum=1)
+    gen = _v.rng(rng)
     kernel = make_kernel(energy)
     _v.function("make_kernel(energy)", kernel)
-    return sample(kernel, x0, k, _v.rng(rng), keep="last").trace[-1]
+    return sample(kernel, x0, k, gen, keep="last").trace[-1]
 
 
-def cd_k(energy_of_theta, theta, x_data, make_kernel, k, rng):
+def cd_k(energy, x_data, make_kernel, k, rng):
     r"""CD-k (Hinton 2002): \(k\) steps of any kernel started at the data.
 
     Parameters
     ----------
-    energy_of_theta : callable
-        ``energy_of_theta(theta, x) -> (n,)``.
-    theta : array or autograd container
+    energy : ParametricEnergy
+        ``parametric(energy_of_theta, theta)``.
     x_data : array, shape (n, d)
     make_kernel : callable
         ``make_kernel(energy) -> kernel`` with ``kernel(state, rng) -> (state, info)`` (a
@@ -299,24 +294,25 @@ def cd_k(energy_of_theta, theta, x_data, make_kernel, k, rng):
     Examples
     --------
     >>> import numpy as np
-    >>> from refebm.objectives.contrastive import cd_k
+    >>> from refebm.objectives import cd_k, parametric
     >>> from refebm.samplers import ula_kernel
-    >>> res = cd_k(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0, np.zeros((3, 1)),
-    ...            lambda e: ula_kernel(e, 0.1), 2, 0)
+    >>> model = parametric(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0)
+    >>> res = cd_k(model, np.zeros((3, 1)), lambda e: ula_kernel(e, 0.1), 2, 0)
     >>> res.x_model.shape
     (3, 1)
     """
+    parametric_iv("energy", energy)
     x_data = _v.points("x_data", x_data)
-    x_model = _run_kernel(energy_of_theta, theta, x_data, make_kernel, k, rng)
-    return CDResult(cd_gradient(energy_of_theta, theta, x_data, x_model), x_model)
+    x_model = _run_kernel(energy, x_data, make_kernel, k, rng)
+    return CDResult(cd_gradient(energy, x_data, x_model), x_model)
 
 
-def persistent_cd(energy_of_theta, theta, x_data, chains, make_kernel, k, rng):
+def persistent_cd(energy, x_data, chains, make_kernel, k, rng):
     r"""Persistent CD (Tieleman 2008): advance the persistent chains \(k\) steps, then contrast.
 
     Parameters
     ----------
-    energy_of_theta, theta, x_data, make_kernel, k, rng
+    energy, x_data, make_kernel, k, rng
         As in :func:`cd_k`.
     chains : array, shape (m, d)
         The persistent chains from the previous call (initially, e.g., noise or data).
@@ -334,17 +330,19 @@ def persistent_cd(energy_of_theta, theta, x_data, chains, make_kernel, k, rng):
     Examples
     --------
     >>> import numpy as np
-    >>> from refebm.objectives.contrastive import persistent_cd
+    >>> from refebm.objectives import parametric, persistent_cd
     >>> from refebm.samplers import mala_kernel
-    >>> res = persistent_cd(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0, np.zeros((3, 1)),
-    ...                     np.ones((5, 1)), lambda e: mala_kernel(e, 0.1), 1, 0)
+    >>> model = parametric(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0)
+    >>> res = persistent_cd(model, np.zeros((3, 1)), np.ones((5, 1)),
+    ...                     lambda e: mala_kernel(e, 0.1), 1, 0)
     >>> res.x_model.shape
     (5, 1)
     """
+    parametric_iv("energy", energy)
     x_data = _v.points("x_data", x_data)
     chains = _v.points("chains", chains, d=np.shape(getval(x_data))[1])
-    x_model = _run_kernel(energy_of_theta, theta, chains, make_kernel, k, rng)
-    return CDResult(cd_gradient(energy_of_theta, theta, x_data, x_model), x_model)
+    x_model = _run_kernel(energy, chains, make_kernel, k, rng)
+    return CDResult(cd_gradient(energy, x_data, x_model), x_model)
 
 
 def noise_init(n, d, rng, *, init="uniform", bounds=(-1.0, 1.0)):
@@ -383,13 +381,13 @@ def noise_init(n, d, rng, *, init="uniform", bounds=(-1.0, 1.0)):
     return gen.standard_normal((n, d))
 
 
-def short_run(energy_of_theta, theta, x_data, k, step_size, rng, *, n_samples=None,
-              init="uniform", bounds=(-1.0, 1.0)):
+def short_run(energy, x_data, k, step_size, rng, *, n_samples=None, init="uniform",
+              bounds=(-1.0, 1.0)):
     r"""Short-run MCMC (Nijkamp et al. 2019, D20): \(k\) ULA steps from noise, then contrast.
 
     Parameters
     ----------
-    energy_of_theta, theta, x_data
+    energy, x_data
         As in :func:`cd_k`.
     k : int >= 1
         Number of Langevin steps (the paper uses 100).
@@ -417,16 +415,19 @@ def short_run(energy_of_theta, theta, x_data, k, step_size, rng, *, n_samples=No
     Examples
     --------
     >>> import numpy as np
-    >>> from refebm.objectives.contrastive import short_run
-    >>> res = short_run(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0, np.zeros((4, 1)), 3, 0.1, 0)
+    >>> from refebm.objectives import parametric, short_run
+    >>> model = parametric(lambda th, x: 0.5 * th * x[:, 0]**2, 1.0)
+    >>> res = short_run(model, np.zeros((4, 1)), 3, 0.1, 0)
     >>> res.x_model.shape
     (4, 1)
     """
+    parametric_iv("energy", energy)
     x_data = _v.points("x_data", x_data)
     n, d = np.shape(getval(x_data))
     n = n if n_samples is None else _v.integer("n_samples", n_samples, minimum=1)
     k = _v.integer("k", k, minimum=1)
+    _v.scalar("step_size", step_size, low=0.0, low_open=True)
     gen = _v.rng(rng)
     x0 = noise_init(n, d, gen, init=init, bounds=bounds)
     noise = gen.standard_normal((k, n, d))
-    return langevin_cd(energy_of_theta, theta, x_data, x0, step_size, noise)
+    return langevin_cd(energy, x_data, x0, noise, step_size)

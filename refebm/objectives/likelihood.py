@@ -19,15 +19,13 @@ In population form (D9), \(-\mathbb E_{p_\text{data}} \log p_\theta = \mathrm{KL
 
 from __future__ import annotations
 
-from functools import partial
-
-import autograd
 import numpy as np
 from autograd.tracer import getval
 
 from .. import _validate as _v
 from .._backend import array_namespace
 from . import _quadrature as _q
+from .params import parametric_iv
 
 __all__ = [
     "negative_log_likelihood",
@@ -38,7 +36,7 @@ __all__ = [
 ]
 
 
-def _log_z(energy, *, bounds, states, log_z, tol):
+def _log_z(energy, *, bounds, states, log_z, tol, d=None):
     given = [name for name, v in (("bounds", bounds), ("states", states), ("log_z", log_z))
              if v is not None]
     if len(given) != 1:
@@ -50,8 +48,22 @@ def _log_z(energy, *, bounds, states, log_z, tol):
     from .. import partition
 
     if bounds is not None:
-        return partition.quadrature(energy, bounds, tol=tol).log_z
+        box = _v.bounds("bounds", bounds)
+        if d is not None and len(box) != d:
+            raise ValueError(
+                f"`bounds` must have one (lo, hi) pair per dimension of `x` ({d}), got "
+                f"{len(box)} pair(s)")
+        return partition.quadrature(energy, box, tol=tol).log_z
+    states = _v.points("states", states, d=d)
     return partition.enumerate_states(energy, states)
+
+
+def _nll_iv(energy, x, tol):
+    _v.function("energy", energy)
+    xp = array_namespace(x)
+    x = _v.points("x", x, xp=xp)
+    _v.tolerance("tol", tol)
+    return xp, x
 
 
 def negative_log_likelihood(energy, x, *, bounds=None, states=None, log_z=None, tol=1e-10):
@@ -63,9 +75,9 @@ def negative_log_likelihood(energy, x, *, bounds=None, states=None, log_z=None, 
         ``energy(x) -> (n,)``.
     x : array, shape (n, d)
         Data (points of the state space for a discrete model).
-    bounds : sequence of (lo, hi), keyword-only
+    bounds : sequence of d pairs (lo, hi), keyword-only
         Integrate \(e^{-E}\) over this box (\(d \le 3\), infinite ends allowed) with
-        :func:`refebm.partition.quadrature`.
+        :func:`refebm.partition.quadrature`; one pair per column of ``x``.
     states : array, shape (m, d), keyword-only
         All states of a finite model: \(\log Z = \operatorname{logsumexp}(-E(\text{states}))\)
         by :func:`refebm.partition.enumerate_states`.
@@ -78,7 +90,13 @@ def negative_log_likelihood(energy, x, *, bounds=None, states=None, log_z=None, 
     Returns
     -------
     nll : scalar
-        Differentiable by autograd in the energy's parameters (NumPy).
+        Differentiable by autograd in the energy's parameters (NumPy); float32 when ``x`` is
+        float32.
+
+    Raises
+    ------
+    ValueError
+        When ``bounds`` or ``states`` do not have the dimension of ``x``.
 
     Math
     ----
@@ -96,33 +114,33 @@ def negative_log_likelihood(energy, x, *, bounds=None, states=None, log_z=None, 
     >>> bool(np.isclose(nll, 0.5 + 0.5 * np.log(2 * np.pi)))
     True
     """
-    _v.function("energy", energy)
-    xp = array_namespace(x)
-    x = _v.points("x", x, xp=xp)
-    _v.tolerance("tol", tol)
+    xp, x = _nll_iv(energy, x, tol)
+    n, d = np.shape(getval(x))
+    log_z_value = _log_z(energy, bounds=bounds, states=states, log_z=log_z, tol=tol, d=d)
     e = energy(x)
-    _v.energy_values("energy", e, np.shape(getval(x))[0])
+    _v.energy_values("energy", e, n)
     if np.any(np.isinf(np.asarray(getval(e)))):
         raise ValueError("`x` has points outside the support of the model (energy +inf): the "
                          "negative log-likelihood is +inf")
-    return xp.mean(e) + _log_z(energy, bounds=bounds, states=states, log_z=log_z, tol=tol)
+    return _v.as_dtype(xp.mean(e) + log_z_value, _v.result_dtype(x))
 
 
-def nll_gradient(energy_of_theta, theta, x, *, bounds=None, states=None, tol=1e-10):
+def nll_gradient(energy, x, *, bounds=None, states=None, tol=1e-10):
     r"""The exact gradient \(\nabla_\theta \mathrm{NLL}\) by autograd through \(\log Z_\theta\).
 
     Parameters
     ----------
-    energy_of_theta : callable
-        ``energy_of_theta(theta, x) -> (n,)``.
-    theta : array or autograd container
+    energy : ParametricEnergy
+        The model, ``parametric(energy_of_theta, theta)``
+        (:func:`~refebm.objectives.params.parametric`); the gradient is taken in its
+        ``theta``.
     x : array, shape (n, d)
     bounds, states, tol
         As in :func:`negative_log_likelihood` (one of ``bounds``, ``states``).
 
     Returns
     -------
-    gradient : like ``theta``
+    gradient : like ``energy.theta``
         \(\frac1n \sum_i \nabla_\theta E_\theta(x_i) - \mathbb E_{p_\theta}[\nabla_\theta
         E_\theta]\): the quantity that :func:`~refebm.objectives.contrastive.cd_gradient`
         estimates from model samples.
@@ -137,17 +155,18 @@ def nll_gradient(energy_of_theta, theta, x, *, bounds=None, states=None, tol=1e-
     \(E_\mu = (x - \mu)^2 / 2\), \(\log Z\) free of \(\mu\): the gradient is \(\mu - \bar x\).
 
     >>> import numpy as np
-    >>> from refebm.objectives.likelihood import nll_gradient
-    >>> g = nll_gradient(lambda mu, x: 0.5 * (x[:, 0] - mu)**2, 0.0, np.array([[1.0], [3.0]]),
-    ...                  bounds=[(-40.0, 40.0)])
+    >>> from refebm.objectives import nll_gradient, parametric
+    >>> model = parametric(lambda mu, x: 0.5 * (x[:, 0] - mu)**2, 0.0)
+    >>> g = nll_gradient(model, np.array([[1.0], [3.0]]), bounds=[(-40.0, 40.0)])
     >>> bool(np.isclose(g, -2.0, atol=1e-8))
     True
     """
-    _v.function("energy_of_theta", energy_of_theta)
+    parametric_iv("energy", energy)
+    _nll_iv(energy, x, tol)
     if bounds is None and states is None:
         raise TypeError("give one of `bounds` (quadrature) and `states` (enumeration)")
-    return autograd.grad(lambda th: negative_log_likelihood(
-        partial(energy_of_theta, th), x, bounds=bounds, states=states, tol=tol))(theta)
+    return energy.gradient(lambda e: negative_log_likelihood(
+        e, x, bounds=bounds, states=states, tol=tol))
 
 
 def _population_iv(data_log_prob, bounds, panels, tol):
@@ -199,11 +218,12 @@ def cross_entropy(energy, data_log_prob, bounds, *, panels=None, tol=1e-9):
     return mean_energy + _log_z(energy, bounds=box, states=None, log_z=None, tol=tol * 1e-1)
 
 
-def kl_divergence(data_log_prob, energy, bounds, *, panels=None, tol=1e-9):
+def kl_divergence(energy, data_log_prob, bounds, *, panels=None, tol=1e-9):
     r"""\(\mathrm{KL}(p_\text{data} \,\|\, p_\theta) = \mathbb E_{p_\text{data}}[\log
     p_\text{data} + E_\theta] + \log Z_\theta\) by quadrature (d <= 3, NumPy).
 
-    Parameters are those of :func:`cross_entropy`.
+    Parameters are those of :func:`cross_entropy`, in the same order (the model first, then
+    the data's density), although the divergence is written with the data first.
 
     Math
     ----
@@ -217,7 +237,7 @@ def kl_divergence(data_log_prob, energy, bounds, *, panels=None, tol=1e-9):
     >>> import numpy as np
     >>> from refebm.objectives.likelihood import kl_divergence
     >>> log_p = lambda x: -0.5 * x[:, 0]**2 - 0.5 * np.log(2 * np.pi)
-    >>> kl = kl_divergence(log_p, lambda x: 0.5 * (x[:, 0] - 1)**2, [(-12.0, 12.0)])
+    >>> kl = kl_divergence(lambda x: 0.5 * (x[:, 0] - 1)**2, log_p, [(-12.0, 12.0)])
     >>> bool(np.isclose(kl, 0.5, rtol=1e-10))
     True
     """

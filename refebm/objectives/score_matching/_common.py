@@ -74,9 +74,12 @@ def _autograd_score_and_laplacian(energy, x):
     return ScoreAndLaplacian(-g, -lap_e)
 
 
-def _score_and_laplacian(energy, x, xp):
-    method = _one_pass(energy)
-    if method is not None:
+def _score_and_laplacian(energy, x, xp, score=None):
+    method = None if score is not None else _one_pass(energy)
+    if score is not None:
+        _numpy_only(xp, "the exact score-matching loss of a `score=` function")
+        out = _autograd_score_and_divergence(score, x)
+    elif method is not None:
         out = method(x)
     else:
         _numpy_only(xp, "the exact score-matching loss of a free-form energy")
@@ -92,15 +95,27 @@ def _analytic_score(energy):
     return analytic_score(energy)
 
 
-def _model_score(energy, score, *, conditional=False):
-    """A score function ``s(x)`` (or ``s(x, sigma)``) from exactly one of ``energy``, ``score``."""
-    if (energy is None) == (score is None):
-        raise TypeError(
-            "give exactly one of `energy=` (the score is -grad_x E) and `score=` (a score "
-            f"function), got energy={_v.show(energy)} and score={_v.show(score)}")
+def _model_iv(energy, score):
+    """Check the model pair: ``score`` (when given) is callable and ``energy`` is ``None`` or
+    callable; otherwise ``energy`` is callable. Returns ``"score"`` or ``"energy"``: the one
+    that is used (a given ``score`` is the model's score and wins)."""
     if score is not None:
-        return _v.function("score", score), "score"
+        _v.function("score", score)
+        if energy is not None:
+            _v.function("energy", energy)
+        return "score"
+    if energy is None:
+        raise TypeError("give the model: an energy as the first argument, or a score function "
+                        "as `score=` (with None in the energy's place), got neither")
     _v.function("energy", energy)
+    return "energy"
+
+
+def _model_score(energy, score, *, conditional=False):
+    """A score function ``s(x)`` (or ``s(x, sigma)``): ``score`` when given, else the score of
+    ``energy`` (analytic where the energy has one, autograd otherwise)."""
+    if _model_iv(energy, score) == "score":
+        return score, "score"
     analytic = _analytic_score(energy)
     if analytic is not None:
         return analytic, "score"
@@ -116,6 +131,26 @@ def _model_score(energy, score, *, conditional=False):
             n = np.shape(getval(x))[0]
             return -autograd.grad(_energy_sum(energy, n))(x)
     return from_energy, "energy"
+
+
+def _autograd_score_and_divergence(score, x):
+    r"""A score function's values and divergence \(\operatorname{tr} \nabla_x s\) by autograd.
+
+    ``make_vjp`` traces \(s\) once; the VJP with the cotangent \(e_k\) in every row gives row
+    \(i \mapsto e_k^\top \nabla_x s(x_i)\), whose \(k\)-th entry is \(\partial_k s_k(x_i)\)
+    (rows are independent: the score is per-point). Traceable, so parameters closed over by
+    ``score`` can be differentiated through it.
+    """
+    n, d = np.shape(getval(x))
+    vjp, s = autograd.make_vjp(score)(x)
+    if np.shape(getval(s)) != (n, d):
+        raise ValueError(f"`score` must return shape ({n}, {d}), got shape {np.shape(getval(s))}")
+    div = 0.0
+    for k in range(d):
+        e_k = np.zeros((n, d))
+        e_k[:, k] = 1.0
+        div = div + vjp(e_k)[:, k]
+    return ScoreAndLaplacian(s, div)
 
 
 def _score_values(name, s, shape):

@@ -21,29 +21,33 @@ __all__ = ["dsm_control_variate", "denoising_score_matching_loss",
 # denoising score matching and its control variate (D16, D17)
 # ----------------------------------------------------------------------------------------
 
-def _dsm_iv(x, sigma, noise, energy, score, conditional=False):
+def _dsm_iv(energy, x, noise, sigma, score):
+    s_fn, _ = _model_score(energy, score)
     xp = array_namespace(x, noise)
     x = _v.points("x", x, xp=xp)
     noise = _v.real_array("noise", noise, xp=xp, ndim=2)
     _v.same_shape("x", x, "noise", noise)
-    s_fn, _ = _model_score(energy, score, conditional=conditional)
+    _sigma_iv(sigma)
     return xp, x, noise, s_fn
 
 
-def dsm_control_variate(x, sigma, noise, *, energy=None, score=None):
+def dsm_control_variate(energy, x, noise, sigma, *, score=None):
     r"""The control variate of Wang et al. (2020) at the scale of this library's DSM loss.
 
     Parameters
     ----------
+    energy : callable or None
+        ``energy(x) -> (n,)`` (score by autograd, or analytic for an MLP); ``None`` when the
+        model is given as ``score=``.
     x : array, shape (n, d)
         Clean data.
-    sigma : float > 0
-        Noise level.
     noise : array, shape (n, d)
         Standard normal draws \(z\) (the same as given to the loss).
-    energy, score : callable, keyword-only
-        Exactly one: ``energy(x) -> (n,)`` (score by autograd, or analytic for an MLP) or
-        ``score(x) -> (n, d)``.
+    sigma : float > 0
+        Noise level.
+    score : callable, optional, keyword-only
+        ``score(x) -> (n, d)``, the model's score; when given it is used and ``energy`` is not
+        called (any backend).
 
     Returns
     -------
@@ -74,37 +78,39 @@ def dsm_control_variate(x, sigma, noise, *, energy=None, score=None):
     --------
     >>> import numpy as np
     >>> from refebm.objectives.score_matching import dsm_control_variate
-    >>> c = dsm_control_variate(np.zeros((1, 2)), 0.5, np.array([[1.0, 1.0]]),
+    >>> c = dsm_control_variate(None, np.zeros((1, 2)), np.array([[1.0, 1.0]]), 0.5,
     ...                         score=lambda x: -x)          # (2 - 2) / (2 * 0.25) = 0
     >>> c.tolist()
     [0.0]
     """
-    xp, x, noise, s_fn = _dsm_iv(x, sigma, noise, energy, score)
-    _sigma_iv(sigma)
+    xp, x, noise, s_fn = _dsm_iv(energy, x, noise, sigma, score)
     n, d = np.shape(getval(x))
     s_clean = _score_values("score", s_fn(x), (n, d))
-    return (xp.sum(noise * s_clean, axis=1) / sigma
-            + (xp.sum(noise * noise, axis=1) - d) / (2.0 * sigma**2))
+    c = (xp.sum(noise * s_clean, axis=1) / sigma
+         + (xp.sum(noise * noise, axis=1) - d) / (2.0 * sigma**2))
+    return _v.as_dtype(c, _v.result_dtype(x, noise))
 
 
-def denoising_score_matching_loss(x, sigma, noise, *, energy=None, score=None,
-                                  control_variate=False, reduction="mean"):
+def denoising_score_matching_loss(energy, x, noise, sigma, *, score=None, control_variate=False,
+                                  reduction="mean"):
     r"""Denoising score matching with Gaussian noise, given the noise (Vincent 2011).
 
     Parameters
     ----------
+    energy : callable or None
+        ``energy(x) -> (n,)``: the model, whose score \(-\nabla_x E\) comes from autograd
+        (NumPy only) or from the analytic method of an :class:`~refebm.energies.MLPEnergy`;
+        ``None`` when the model is given as ``score=``.
     x : array, shape (n, d)
         Clean data.
-    sigma : float > 0
-        Noise level: \(\tilde x = x + \sigma z\).
     noise : array, shape (n, d)
         The standard normal draws \(z\), one per point (so two implementations fed the same
         ``noise`` return the same number).
-    energy, score : callable, keyword-only
-        The model, exactly one of: ``energy(x) -> (n,)`` (its score \(-\nabla_x E\) comes from
-        autograd, NumPy only, or from the analytic method of an
-        :class:`~refebm.energies.MLPEnergy`) or ``score(x) -> (n, d)`` (any backend). DSM needs
-        only the score, so the keyword names what is passed.
+    sigma : float > 0
+        Noise level: \(\tilde x = x + \sigma z\).
+    score : callable, optional, keyword-only
+        ``score(x) -> (n, d)``, the model as a score (any backend). DSM needs only the score;
+        when ``score`` is given it is used and ``energy`` is not called.
     control_variate : bool
         Subtract :func:`dsm_control_variate` (same expectation, variance bounded as
         \(\sigma \to 0\)). It is computed in the cancellation-free form \(\tfrac12
@@ -140,14 +146,12 @@ def denoising_score_matching_loss(x, sigma, noise, *, energy=None, score=None,
     >>> import numpy as np
     >>> from refebm.objectives.score_matching import denoising_score_matching_loss
     >>> z = np.array([[1.0, 0.0]])
-    >>> float(denoising_score_matching_loss(np.zeros((1, 2)), 0.5, z, score=lambda x: -x))
+    >>> float(denoising_score_matching_loss(None, np.zeros((1, 2)), z, 0.5, score=lambda x: -x))
     1.125
     """
+    xp, x, noise, s_fn = _dsm_iv(energy, x, noise, sigma, score)
+    control_variate = _v.boolean("control_variate", control_variate)
     reduction = _reduction_iv(reduction)
-    if not isinstance(control_variate, (bool, np.bool_)):
-        raise TypeError(f"`control_variate` must be a bool, got {_v.show(control_variate)}")
-    xp, x, noise, s_fn = _dsm_iv(x, sigma, noise, energy, score)
-    _sigma_iv(sigma)
     n, d = np.shape(getval(x))
     s_noisy = _score_values("score", s_fn(x + sigma * noise), (n, d))
     if control_variate:
@@ -158,41 +162,73 @@ def denoising_score_matching_loss(x, sigma, noise, *, energy=None, score=None,
     else:
         r = s_noisy + noise / sigma
         terms = 0.5 * xp.sum(r * r, axis=1)
-    return _reduce(terms, reduction, xp)
+    return _v.as_dtype(_reduce(terms, reduction, xp), _v.result_dtype(x, noise))
 
 
-def multiscale_denoising_score_matching_loss(x, sigmas, noise, *, energy=None, score=None,
-                                             weights=None, reduction="mean"):
-    r"""The multi-scale denoising loss of NCSN (Song and Ermon 2019), given the noise per level.
+def _labels_iv(labels, n, n_levels):
+    raw = getval(labels)
+    host = to_numpy(raw) if hasattr(raw, "shape") else np.asarray(raw)
+    if host.dtype.kind not in "iu":
+        raise TypeError(f"`labels` must be an integer array (indices into `sigmas`), got "
+                        f"{_v.show(labels)} (dtype {host.dtype})")
+    if host.shape != (n,):
+        raise ValueError(f"`labels` must have shape ({n},) (one level per point of `x`), got "
+                         f"shape {host.shape}")
+    if np.any(host < 0) or np.any(host >= n_levels):
+        raise ValueError(f"`labels` must lie in 0..{n_levels - 1} (indices into `sigmas`), got "
+                         f"{_v.show(labels)}")
+    return host
+
+
+def multiscale_denoising_score_matching_loss(energy, x, noise, sigmas, *, score=None,
+                                             labels=None, weights=None, reduction="mean"):
+    r"""The multi-scale denoising loss of NCSN (Song and Ermon 2019), given the noise.
+
+    Two forms: the average over all levels (every point perturbed at every level, ``noise`` of
+    shape ``(L, n, d)``), or one level per point (``labels``, ``noise`` of shape ``(n, d)``), as
+    NCSN's training loss draws it.
 
     Parameters
     ----------
+    energy : callable or None
+        A noise-conditional energy ``energy(x, sigma) -> (n,)`` (for instance a
+        :class:`~refebm.energies.NoiseConditionalMLP`); ``None`` when the model is given as
+        ``score=``.
     x : array, shape (n, d)
         Clean data.
+    noise : array, shape (L, n, d), or (n, d) with ``labels``
+        Standard normal draws: one array per level, or one row per point.
     sigmas : array, shape (L,)
         Noise levels \(\sigma_1, \dots, \sigma_L > 0\).
-    noise : array, shape (L, n, d)
-        Standard normal draws, one array per level.
-    energy, score : callable, keyword-only
-        Exactly one: a noise-conditional energy ``energy(x, sigma) -> (n,)`` (for instance a
-        :class:`~refebm.energies.NoiseConditionalMLP`) or score ``score(x, sigma) -> (n, d)``,
-        called with a scalar ``sigma``.
+    score : callable, optional, keyword-only
+        A noise-conditional score ``score(x, sigma) -> (n, d)``; when given it is used and
+        ``energy`` is not called. Without ``labels`` the model is called once per level with a
+        scalar ``sigma``; with ``labels``, once, with ``sigma`` of shape ``(n,)`` (the level of
+        each row), as NCSN calls its network.
+    labels : int array, shape (n,), optional, keyword-only
+        The level \(l_i \in \{0, \dots, L - 1\}\) of each point (0-based indices into
+        ``sigmas``).
     weights : array, shape (L,), optional
         \(\lambda(\sigma_l)\); default \(\sigma_l^2\), which makes every level's term of order 1.
     reduction : {"mean", "none"}
-        The scalar, or the ``(L,)`` weighted per-level losses.
+        The scalar; or, without ``labels``, the ``(L,)`` weighted per-level losses, with
+        ``labels`` the ``(n,)`` weighted per-point terms.
 
     Returns
     -------
-    loss : scalar (or (L,))
-        \(\frac1L \sum_l \lambda(\sigma_l)\, \ell_\text{DSM}(\sigma_l)\), with
-        \(\ell_\text{DSM}\) of :func:`denoising_score_matching_loss`.
+    loss : scalar (or (L,), or (n,))
+        Without labels: \(\frac1L \sum_l \lambda(\sigma_l)\, \ell_\text{DSM}(\sigma_l)\), with
+        \(\ell_\text{DSM}\) of :func:`denoising_score_matching_loss`. With labels:
+        \(\frac1n \sum_i \lambda(\sigma_{l_i})\, \tfrac12 \|s(x_i + \sigma_{l_i} z_i,
+        \sigma_{l_i}) + z_i / \sigma_{l_i}\|^2\).
 
     Math
     ----
-    D18, Song and Ermon (2019) eq. (6): the expectation over a uniform random level of the
+    D18, Song and Ermon (2019) eq. (5)-(6): the expectation over a uniform random level of the
     weighted DSM loss; with \(\lambda = \sigma^2\), \(\sigma^2 \ell = \tfrac12 \|\sigma s(\tilde
-    x, \sigma) + z\|^2\) has a scale independent of \(\sigma\).
+    x, \sigma) + z\|^2\) has a scale independent of \(\sigma\). With labels drawn uniformly
+    the per-point form is an unbiased estimate of the average form; with every point repeated
+    once at every level (and the same noise) the two are equal exactly.
 
     Examples
     --------
@@ -200,31 +236,49 @@ def multiscale_denoising_score_matching_loss(x, sigmas, noise, *, energy=None, s
     >>> from refebm.objectives.score_matching import multiscale_denoising_score_matching_loss
     >>> z = np.ones((2, 1, 1))
     >>> float(multiscale_denoising_score_matching_loss(
-    ...     np.zeros((1, 1)), np.array([1.0, 2.0]), z, score=lambda x, s: -x / s**2))
+    ...     None, np.zeros((1, 1)), z, np.array([1.0, 2.0]), score=lambda x, s: -x / s**2))
     0.0
+    >>> float(multiscale_denoising_score_matching_loss(            # one level per point
+    ...     None, np.zeros((2, 1)), np.ones((2, 1)), np.array([1.0, 2.0]),
+    ...     score=lambda x, s: 0.0 * x, labels=np.array([0, 1])))  # (1/2)(1 + 1) / 2
+    0.5
     """
-    reduction = _reduction_iv(reduction)
+    s_fn, _ = _model_score(energy, score, conditional=True)
     xp = array_namespace(x, noise)
     x = _v.points("x", x, xp=xp)
     n, d = np.shape(getval(x))
+    noise = _v.real_array("noise", noise, xp=xp, ndim=(2, 3))
     sig = _v.real_array("sigmas", sigmas, ndim=1)
-    sig_host = to_numpy(sig)
+    sig_host = np.asarray(to_numpy(sig), dtype=np.float64)
     _v.positive("sigmas", sig_host)
     n_levels = sig_host.shape[0]
-    noise = _v.real_array("noise", noise, xp=xp, ndim=3)
-    if np.shape(getval(noise)) != (n_levels, n, d):
+    if labels is not None:
+        levels = _labels_iv(labels, n, n_levels)
+        if np.shape(getval(noise)) != (n, d):
+            raise ValueError(
+                f"`noise` must have shape ({n}, {d}) (one row per point) with `labels`, got "
+                f"shape {np.shape(getval(noise))}")
+    elif np.shape(getval(noise)) != (n_levels, n, d):
         raise ValueError(
             f"`noise` must have shape ({n_levels}, {n}, {d}) (one (n, d) array per level), got "
-            f"shape {np.shape(getval(noise))}")
+            f"shape {np.shape(getval(noise))}; pass `labels` for one level per point")
     if weights is None:
         lam = sig_host**2
     else:
-        lam = to_numpy(_v.real_array("weights", weights, ndim=1))
+        lam = np.asarray(to_numpy(_v.real_array("weights", weights, ndim=1)), dtype=np.float64)
         if lam.shape != (n_levels,):
             raise ValueError(
                 f"`weights` must have shape ({n_levels},) like `sigmas`, got shape {lam.shape}")
         _v.positive("weights", lam, strict=False)
-    s_fn, _ = _model_score(energy, score, conditional=True)
+    reduction = _reduction_iv(reduction)
+    dtype = _v.result_dtype(x, noise)
+    if labels is not None:
+        s_rows = sig_host[levels]                          # (n,) the level of each point
+        s_col = xp.asarray(np.reshape(s_rows, (n, 1)))
+        s_noisy = _score_values("score", s_fn(x + s_col * noise, xp.asarray(s_rows)), (n, d))
+        r = s_noisy + noise / s_col
+        terms = xp.asarray(lam[levels]) * (0.5 * xp.sum(r * r, axis=1))
+        return _v.as_dtype(xp.mean(terms) if reduction == "mean" else terms, dtype)
     per_level = []
     for level in range(n_levels):
         sigma = float(sig_host[level])
@@ -233,4 +287,4 @@ def multiscale_denoising_score_matching_loss(x, sigmas, noise, *, energy=None, s
         r = s_noisy + z / sigma
         per_level.append(float(lam[level]) * xp.mean(0.5 * xp.sum(r * r, axis=1)))
     per_level = xp.stack(per_level)
-    return xp.mean(per_level) if reduction == "mean" else per_level
+    return _v.as_dtype(xp.mean(per_level) if reduction == "mean" else per_level, dtype)

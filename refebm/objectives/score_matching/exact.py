@@ -17,6 +17,7 @@ from .. import _quadrature as _q
 from ._common import (
     _energy_sum,
     _finite,
+    _model_iv,
     _model_score,
     _numpy_only,
     _reduce,
@@ -32,20 +33,24 @@ __all__ = ["score_matching_loss", "sliced_score_matching_loss", "score_matching_
 # exact score matching (D13-D15)
 # ----------------------------------------------------------------------------------------
 
-def score_matching_loss(energy, x, *, reduction="mean"):
+def score_matching_loss(energy, x, *, score=None, reduction="mean"):
     r"""Hyvarinen's score-matching objective with the exact Hessian trace.
 
     Parameters
     ----------
-    energy : callable
+    energy : callable or None
         ``energy(x) -> (n,)``, per-point and twice differentiable in ``x``. An
         :class:`~refebm.energies.MLPEnergy` (or the ``energy`` method of an object with a
         ``score_and_laplacian`` method) uses its one-pass forward-mode Laplacian and runs on any
         backend; any other energy uses autograd (NumPy only): one trace of \(E\) and
         \(\nabla_x E\), then one reverse-over-reverse pass per dimension for
-        \(\partial_k^2 E\).
+        \(\partial_k^2 E\). ``None`` when the model is given as ``score=``.
     x : array, shape (n, d)
         Data.
+    score : callable, optional, keyword-only
+        A score model ``score(x) -> (n, d)`` (a score network that is not the gradient of an
+        energy); its divergence \(\operatorname{tr} \nabla_x s\) comes from autograd, one
+        VJP per dimension (NumPy only). When given it is used and ``energy`` is not called.
     reduction : {"mean", "none"}
         The batch mean, or the per-point terms ``(n,)``.
 
@@ -79,13 +84,13 @@ def score_matching_loss(energy, x, *, reduction="mean"):
     >>> score_matching_loss(lambda x: 0.5 * anp.sum(x**2, axis=1), x, reduction="none").tolist()
     [0.5, -2.0]
     """
-    _v.function("energy", energy)
-    reduction = _reduction_iv(reduction)
+    _model_iv(energy, score)
     xp = array_namespace(x)
     x = _v.points("x", x, xp=xp)
-    s, lap = _score_and_laplacian(energy, x, xp)
+    reduction = _reduction_iv(reduction)
+    s, lap = _score_and_laplacian(energy, x, xp, score=score)
     terms = 0.5 * xp.sum(s * s, axis=1) + lap
-    return _reduce(terms, reduction, xp)
+    return _v.as_dtype(_reduce(terms, reduction, xp), _v.result_dtype(x))
 
 
 # ----------------------------------------------------------------------------------------
@@ -101,18 +106,24 @@ def _projections_iv(v, n, d):
     return v
 
 
-def sliced_score_matching_loss(energy, x, v, *, variance_reduced=False, reduction="mean"):
+def sliced_score_matching_loss(energy, x, v, *, score=None, variance_reduced=False,
+                               reduction="mean"):
     r"""Sliced score matching with given projection vectors (Song et al. 2019).
 
     Parameters
     ----------
-    energy : callable
-        ``energy(x) -> (n,)``, per-point, twice differentiable (autograd, NumPy only).
+    energy : callable or None
+        ``energy(x) -> (n,)``, per-point, twice differentiable (autograd, NumPy only); ``None``
+        when the model is given as ``score=``.
     x : array, shape (n, d)
         Data.
     v : array, shape (m, n, d) or (n, d)
         Projection vectors, ``m`` per point. Draw them with \(\mathbb E[v v^\top] = I\)
         (standard normal or Rademacher) for an unbiased estimate of the exact loss.
+    score : callable, optional, keyword-only
+        A score model ``score(x) -> (n, d)`` (NCSN-style score networks); then \(v^\top
+        \nabla_x s\, v\) is one VJP of the score. When given it is used and ``energy`` is not
+        called.
     variance_reduced : bool
         Use \(\tfrac12 \|s\|^2\) in place of \(\tfrac12 (v^\top s)^2\) (SSM-VR), exact when the
         score is cheap.
@@ -145,47 +156,56 @@ def sliced_score_matching_loss(energy, x, v, *, variance_reduced=False, reductio
     >>> float(sliced_score_matching_loss(energy, np.array([[1.0, 0.0]]), np.array([[1.0, 1.0]])))
     -1.5
     """
-    _v.function("energy", energy)
-    reduction = _reduction_iv(reduction)
-    if not isinstance(variance_reduced, (bool, np.bool_)):
-        raise TypeError(f"`variance_reduced` must be a bool, got {_v.show(variance_reduced)}")
+    kind = _model_iv(energy, score)
     xp = array_namespace(x, v)
     x = _v.points("x", x, xp=xp)
     _numpy_only(xp, "`sliced_score_matching_loss`")
     n, d = np.shape(getval(x))
     v = _projections_iv(v, n, d)
+    variance_reduced = _v.boolean("variance_reduced", variance_reduced)
+    reduction = _reduction_iv(reduction)
     m = np.shape(getval(v))[0] if np.ndim(getval(v)) == 3 else 1
     stacked = anp.concatenate([x] * m, axis=0) if m > 1 else x  # row j n + i is x_i
     v_flat = anp.reshape(v, (m * n, d))
-    grad_e = autograd.grad(_energy_sum(energy, m * n))
-    vjp, g = autograd.make_vjp(grad_e)(stacked)
-    hess_e_v = vjp(v_flat)  # (grad^2 E) v, row by row
-    quad = -anp.sum(hess_e_v * v_flat, axis=1)  # v^T H v with H = grad^2 log p
-    _finite("v^T H v", quad)
-    _finite("the score", g)
-    if variance_reduced:
-        half_sq = 0.5 * anp.sum(g * g, axis=1)
+    if kind == "score":
+        vjp, s = autograd.make_vjp(score)(stacked)
+        if np.shape(getval(s)) != (m * n, d):
+            raise ValueError(f"`score` must return shape ({m * n}, {d}) for {m * n} points, "
+                             f"got shape {np.shape(getval(s))}")
+        quad = anp.sum(vjp(v_flat) * v_flat, axis=1)  # v^T (grad_x s) v
     else:
-        half_sq = 0.5 * anp.sum(g * v_flat, axis=1) ** 2  # (v^T s)^2 = (v^T grad E)^2
+        vjp, g = autograd.make_vjp(autograd.grad(_energy_sum(energy, m * n)))(stacked)
+        quad = -anp.sum(vjp(v_flat) * v_flat, axis=1)  # v^T H v with H = -grad^2 E
+        s = -g
+    _finite("v^T H v", quad)
+    _finite("the score", s)
+    if variance_reduced:
+        half_sq = 0.5 * anp.sum(s * s, axis=1)
+    else:
+        half_sq = 0.5 * anp.sum(s * v_flat, axis=1) ** 2  # (v^T s)^2
     terms = anp.mean(anp.reshape(quad + half_sq, (m, n)), axis=0)
-    return _reduce(terms, reduction, anp)
+    return _v.as_dtype(_reduce(terms, reduction, anp), _v.result_dtype(x, v))
 
 
 # ----------------------------------------------------------------------------------------
 # population versions by quadrature (d <= 3)
 # ----------------------------------------------------------------------------------------
 
-def score_matching_population_loss(energy, data_log_prob, bounds, *, panels=None, tol=1e-9):
+def score_matching_population_loss(energy, data_log_prob, bounds, *, score=None, panels=None,
+                                   tol=1e-9):
     r"""The population score-matching objective \(J(\theta)\) by quadrature (d <= 3).
 
     Parameters
     ----------
-    energy : callable
-        The model energy, ``energy(x) -> (n,)``.
+    energy : callable or None
+        The model energy, ``energy(x) -> (n,)``; ``None`` when the model is given as ``score=``.
     data_log_prob : callable
         ``data_log_prob(x) -> (n,)``, the normalized log density of the data.
     bounds : sequence of (lo, hi)
         A finite box that holds the data's mass (checked to ``tol``).
+    score : callable, optional, keyword-only
+        A score model ``score(x) -> (n, d)`` in place of the energy (as in
+        :func:`score_matching_loss`).
     panels : int, optional
         Panels per dimension of the composite 16-point Gauss-Legendre rule (default 64, 16, 4
         for d = 1, 2, 3); a rule with half the panels must agree to ``tol`` or a
@@ -214,30 +234,33 @@ def score_matching_population_loss(energy, data_log_prob, bounds, *, panels=None
     >>> bool(np.isclose(loss, -0.5, rtol=1e-12))
     True
     """
-    _v.function("energy", energy)
+    _model_iv(energy, score)
     _v.function("data_log_prob", data_log_prob)
     box, panels = _q.box_iv(bounds, panels)
     _v.tolerance("tol", tol)
 
     def integrand(nodes):
-        return {"data_log_prob": score_matching_loss(energy, nodes, reduction="none")}
+        return {"data_log_prob": score_matching_loss(energy, nodes, score=score,
+                                                     reduction="none")}
 
     out = _q.expectations({"data_log_prob": data_log_prob}, integrand, box, panels, tol=tol)
     return out["data_log_prob"]
 
 
-def fisher_divergence(data_log_prob, energy, bounds, *, panels=None, tol=1e-9):
+def fisher_divergence(energy, data_log_prob, bounds, *, score=None, panels=None, tol=1e-9):
     r"""\(D_F(p_\text{data}, p_\theta) = \tfrac12 \mathbb E_{p_\text{data}} \|\nabla \log
     p_\text{data} - s_\theta\|^2\) by quadrature (d <= 3, NumPy only).
 
     Parameters
     ----------
+    energy : callable or None
+        The model energy; ``None`` when the model is given as ``score=``.
     data_log_prob : callable
         ``data_log_prob(x) -> (n,)``, normalized (its score comes from autograd).
-    energy : callable
-        The model energy.
-    bounds, panels, tol
-        As in :func:`score_matching_population_loss`.
+    bounds, score, panels, tol
+        As in :func:`score_matching_population_loss`. The arguments come model first, as
+        everywhere in refebm, although the divergence is written \(D_F(p_\text{data},
+        p_\theta)\).
 
     Math
     ----
@@ -250,15 +273,14 @@ def fisher_divergence(data_log_prob, energy, bounds, *, panels=None, tol=1e-9):
     >>> import numpy as np
     >>> from refebm.objectives.score_matching import fisher_divergence
     >>> log_p = lambda x: -0.5 * x[:, 0]**2 - 0.5 * np.log(2 * np.pi)
-    >>> fd = fisher_divergence(log_p, lambda x: 0.5 * (x[:, 0] - 1.0)**2, [(-12, 12)])
+    >>> fd = fisher_divergence(lambda x: 0.5 * (x[:, 0] - 1.0)**2, log_p, [(-12, 12)])
     >>> bool(np.isclose(fd, 0.5, rtol=1e-12))
     True
     """
+    model_score, _ = _model_score(energy, score)
     _v.function("data_log_prob", data_log_prob)
-    _v.function("energy", energy)
     box, panels = _q.box_iv(bounds, panels)
     _v.tolerance("tol", tol)
-    model_score, _ = _model_score(energy, None)
 
     def integrand(nodes):
         data_score = autograd.grad(lambda y: anp.sum(data_log_prob(y)))(nodes)
