@@ -322,7 +322,16 @@ def run_checks(*, progress=False) -> list[Check]:
 
 
 def format_table(rows) -> str:
-    """The report as a text table."""
+    """The report as a text table: one line per :class:`Check` in ``rows`` (a non-empty
+    sequence), with its message indented below it."""
+    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
+        raise TypeError(f"`rows` must be a sequence of Check rows, got {rows!r:.80}")
+    rows = list(rows)
+    if not rows:
+        raise ValueError("`rows` must not be empty: a report has at least one row, got []")
+    for i, r in enumerate(rows):
+        if not isinstance(r, Check):
+            raise TypeError(f"`rows[{i}]` must be a Check, got {r!r:.80}")
     width = max(len(r.name) for r in rows)
     head = f"{'identity':<{width}}  {'ids':<8}  {'error':>9}  {'tol':>7}  result"
     lines = [head, "-" * len(head)]
