@@ -12,6 +12,7 @@ The public entry points find ``xp`` once with :func:`array_namespace` and pass i
 from __future__ import annotations
 
 import math
+import sys
 
 import autograd.numpy as anp
 import numpy as np
@@ -25,6 +26,8 @@ __all__ = [
     "is_numpy_namespace",
     "logsumexp",
     "to_numpy",
+    "foreign_library",
+    "foreign_array_message",
 ]
 
 _BACKENDS = ("numpy", "cupy")
@@ -64,16 +67,82 @@ def is_numpy_namespace(xp) -> bool:
     return xp is anp or xp is np
 
 
+#: libraries whose arrays refebm does not compute on, and how to convert one to NumPy
+_FOREIGN = {
+    "torch": "`t.detach().cpu().numpy()`",
+    "jax": "`numpy.asarray(a)`",
+    "jaxlib": "`numpy.asarray(a)`",  # jax.Array's concrete class lives in jaxlib
+    "tensorflow": "`t.numpy()`",
+    "mlx": "`numpy.array(a)`",
+}
+
+
+def foreign_library(value):
+    """The name of the library (``"torch"``, ``"jax"``, ...) whose array ``value`` is, or
+    ``None`` for NumPy, CuPy, array-API arrays, Python objects and everything else."""
+    root = type(getval(value)).__module__.partition(".")[0]
+    return root if root in _FOREIGN else None
+
+
+def foreign_array_message(name, value):
+    """The one message for a torch tensor or JAX array passed where refebm wants an array."""
+    raw = getval(value)
+    lib = foreign_library(raw)
+    kind = f"{type(raw).__module__}.{type(raw).__name__}"
+    lib = {"jaxlib": "jax"}.get(lib, lib)
+    who = f"`{name}`" if name else "an argument"
+    return (f"{who} is a {lib} array ({kind}): refebm computes on NumPy float64 arrays; "
+            f"convert with {_FOREIGN[lib]}")
+
+
+def _caller_name(value, depth=2):
+    """The name of the argument that holds ``value`` in the outermost refebm function on the
+    stack (the public entry point the user called), for an error message; ``None`` if none."""
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # pragma: no cover - no such frame
+        return None
+    found = None
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("refebm"):
+        code = frame.f_code
+        n_args = code.co_argcount + code.co_kwonlyargcount
+        for name in code.co_varnames[:n_args]:
+            if frame.f_locals.get(name) is value and not name.startswith("_"):
+                found = name
+                break
+        frame = frame.f_back
+    return found
+
+
+def _check_xp(xp):
+    """``xp`` is an array namespace (a module or object with ``asarray``), not a name."""
+    if isinstance(xp, str) or not hasattr(xp, "asarray"):
+        raise TypeError(
+            f"`xp` must be an array namespace (a module such as numpy or cupy), got {xp!r}; "
+            "use set_backend(name) to choose one by name")
+    root = getattr(xp, "__name__", "").partition(".")[0]
+    if root in _FOREIGN:
+        raise TypeError(
+            f"`xp` is {xp.__name__}: refebm computes on NumPy float64 arrays (or CuPy); convert "
+            f"the arrays with {_FOREIGN[root]}")
+    return xp
+
+
 def array_namespace(*arrays, xp=None):
     """Return the namespace for ``arrays``.
 
-    An explicit ``xp`` wins (``numpy`` is mapped to ``autograd.numpy``). Otherwise CuPy arrays
-    give CuPy, arrays with ``__array_namespace__`` other than NumPy's give their own namespace,
-    and NumPy arrays, autograd boxes, Python scalars and ``None`` give the default backend.
-    Mixing two non-default namespaces raises ``TypeError``.
+    An explicit ``xp`` wins (``numpy`` is mapped to ``autograd.numpy``); it must be a namespace,
+    not a name. Otherwise CuPy arrays give CuPy, arrays with ``__array_namespace__`` other than
+    NumPy's give their own namespace, and NumPy arrays, autograd boxes, Python scalars and
+    ``None`` give the default backend. Mixing two non-default namespaces raises ``TypeError``.
+    A torch tensor or a JAX array raises ``TypeError`` saying how to convert it (naming the
+    caller's argument that holds it).
     """
+    for a in arrays:
+        if foreign_library(a) is not None:
+            raise TypeError(foreign_array_message(_caller_name(a), a))
     if xp is not None:
-        return anp if xp is np else xp
+        return anp if xp is np else _check_xp(xp)
     found = None
     for a in arrays:
         a = getval(a)

@@ -14,7 +14,8 @@ import operator
 import numpy as np
 from autograd.tracer import getval
 
-from ._backend import array_namespace, is_numpy_namespace, to_numpy
+from ._backend import (array_namespace, foreign_array_message, foreign_library,
+                       is_numpy_namespace, to_numpy)
 
 __all__ = [
     "show",
@@ -34,6 +35,7 @@ __all__ = [
     "tolerance",
     "same_shape",
     "one_of",
+    "not_foreign",
     "uniforms",
     "returned_array",
     "state_fields",
@@ -60,6 +62,14 @@ def show(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def not_foreign(name, value):
+    """``value`` unless it is a torch tensor or a JAX array (then ``TypeError`` naming ``name``
+    and saying how to convert it: refebm computes on NumPy float64 arrays)."""
+    if foreign_library(value) is not None:
+        raise TypeError(foreign_array_message(name, value))
+    return value
+
+
 def _host(value):
     """A NumPy view of ``value`` for checking (autograd boxes unwrapped, CuPy copied)."""
     raw = getval(value)
@@ -80,6 +90,7 @@ def real_array(name, value, *, xp=None, ndim=None, min_ndim=None, shape=None, fi
     unless ``dtype`` says otherwise.
     """
     raw = getval(value)
+    not_foreign(name, raw)
     if isinstance(raw, (str, bytes)) or raw is None or isinstance(raw, dict):
         raise TypeError(f"`{name}` must be a real array, got {show(value)}")
     xp = array_namespace(value, xp=xp)
@@ -120,6 +131,7 @@ def real_array(name, value, *, xp=None, ndim=None, min_ndim=None, shape=None, fi
 def real_dtype(name, value, xp):
     """``value`` if its dtype is real (bool, integer or floating), else ``TypeError``; no copy and
     no look at the values, so it is cheap enough for an elementwise function in a hot loop."""
+    not_foreign(name, value)
     dtype = getattr(value, "dtype", None)
     if dtype is None:
         if isinstance(value, (str, bytes, dict)) or value is None:
@@ -138,6 +150,7 @@ def real_dtype(name, value, xp):
 def scalar(name, value, *, low=None, high=None, low_open=False, high_open=False, finite=True):
     """A real scalar in ``[low, high]`` (open ends where asked); returns ``value`` unchanged."""
     raw = getval(value)
+    not_foreign(name, raw)
     if isinstance(raw, bool) or not isinstance(raw, (numbers.Real, np.ndarray, np.generic)):
         if not hasattr(raw, "shape"):
             raise TypeError(f"`{name}` must be a real number, got {show(value)}")
@@ -156,6 +169,7 @@ def scalar(name, value, *, low=None, high=None, low_open=False, high_open=False,
 
 def positive(name, value, *, strict=True):
     """Every entry of ``value`` (scalar or array) is finite and > 0 (>= 0 if not ``strict``)."""
+    not_foreign(name, value)
     host = _host(value)
     if host.dtype == object or host.dtype.kind not in "biuf":
         raise TypeError(f"`{name}` must be real, got {show(value)}")
@@ -173,6 +187,7 @@ def positive(name, value, *, strict=True):
 def integer(name, value, *, minimum=None, maximum=None):
     """A Python or NumPy integer (not bool) in ``[minimum, maximum]``; returned as ``int``."""
     raw = getval(value)
+    not_foreign(name, raw)
     if isinstance(raw, bool) or not isinstance(raw, (numbers.Integral, np.integer)):
         raise TypeError(f"`{name}` must be an integer, got {show(value)}")
     v = operator.index(raw)
@@ -335,6 +350,8 @@ def tolerance(name, value):
 
 def same_shape(name_a, a, name_b, b):
     """``a`` and ``b`` have the same shape."""
+    not_foreign(name_a, a)
+    not_foreign(name_b, b)
     sa, sb = _host(a).shape, _host(b).shape
     if sa != sb:
         raise ValueError(f"`{name_b}` must have the shape of `{name_a}` {sa}, got shape {sb}")
@@ -351,6 +368,9 @@ def one_of(name, value, choices):
 def _returned_host(name, values, n):
     """A NumPy view of what callable ``name`` returned for ``n`` points, checked to have shape
     ``(n,)``, real dtype and no NaN."""
+    if foreign_library(values) is not None:
+        raise TypeError(foreign_array_message(None, values).replace(
+            "an argument is", f"`{name}` returned"))
     host = _host(values)
     if host.shape != (n,):
         raise ValueError(

@@ -77,9 +77,10 @@ def analytic_score(energy):
     """The analytic score bound to ``energy``, or ``None``.
 
     It is found when ``energy`` is a bound method named ``energy`` whose object has a callable
-    ``score`` (``Gaussian(...).energy`` -> ``Gaussian(...).score``).
+    ``score`` (``Gaussian(...).energy`` -> ``Gaussian(...).score``); ``energy`` must be
+    callable.
     """
-    return _bound_method(energy, "score")
+    return _bound_method(_v.function("energy", energy), "score")
 
 
 def analytic_energy_and_score(energy):
@@ -87,9 +88,10 @@ def analytic_energy_and_score(energy):
 
     It is found when ``energy`` is a bound method named ``energy`` whose object has a callable
     ``energy_and_score`` returning ``(E(x), score(x))`` in one call
-    (``GaussianMixture(...).energy`` -> ``GaussianMixture(...).energy_and_score``).
+    (``GaussianMixture(...).energy`` -> ``GaussianMixture(...).energy_and_score``); ``energy``
+    must be callable.
     """
-    return _bound_method(energy, "energy_and_score")
+    return _bound_method(_v.function("energy", energy), "energy_and_score")
 
 
 def score(energy):

@@ -368,8 +368,11 @@ class MLPEnergy:
         return ScoreAndLaplacian(-grad_e, -lap_e)
 
 
-def _sigma_iv(sigma, n, xp):
-    """``sigma`` as a column ``(n, 1)``: a positive scalar or a positive ``(n,)`` array."""
+def _sigma_iv(sigma, n, xp, x_dtype="float64"):
+    """``sigma`` as a column ``(n, 1)``: a positive scalar or a positive ``(n,)`` array.
+
+    Its dtype follows the dtype rule: float32 when ``sigma`` is float32, or a Python number
+    beside float32 points ``x`` (Python numbers take the dtype of the arrays); else float64."""
     raw = getval(sigma)
     if isinstance(raw, (bool, str, bytes)) or raw is None:
         raise TypeError(f"`sigma` must be a positive number or array, got {_v.show(sigma)}")
@@ -379,7 +382,9 @@ def _sigma_iv(sigma, n, xp):
     if host.ndim > 1 or (host.ndim == 1 and host.shape[0] != n):
         raise ValueError(f"`sigma` must be a scalar or have shape ({n},), got shape {host.shape}")
     _v.positive("sigma", host)
-    column = np.broadcast_to(host.astype(np.float64), (n,)).reshape(n, 1)
+    weak = isinstance(raw, (int, float)) and x_dtype == "float32"
+    dtype = np.float32 if host.dtype == np.float32 or weak else np.float64
+    column = np.broadcast_to(host.astype(dtype), (n,)).reshape(n, 1)
     return xp.asarray(np.ascontiguousarray(column))
 
 
@@ -435,7 +440,7 @@ class NoiseConditionalMLP:
         xp = array_namespace(x, getval(self.layers[0][0]))
         x = _v.points("x", x, d=self.d, xp=xp)
         n = x.shape[0]
-        sig = _sigma_iv(sigma, n, xp)
+        sig = _sigma_iv(sigma, n, xp, str(getattr(getval(x), "dtype", "float64")))
         return x, xp, sig, xp.log(sig)
 
     def __call__(self, x, sigma):

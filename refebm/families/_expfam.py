@@ -73,7 +73,15 @@ def _special(fname, a, xp):
     if is_numpy_namespace(xp):
         import autograd.scipy.special as ag_special
         return getattr(ag_special, fname)(a)
-    return xp.asarray(getattr(scipy.special, fname)(_host(a)), dtype=xp.float64)
+    return xp.asarray(getattr(scipy.special, fname)(_host(a)), dtype=float_dtype(a, xp=xp))
+
+
+def _host_dtype(*arrays):
+    """The NumPy float dtype the arrays of a family give under the dtype rule: float32 when
+    every one is float32 (passed so on purpose), else float64 (integers count as float64)."""
+    kinds = [np.asarray(_host(a)).dtype for a in arrays]
+    return np.dtype(np.float32) if kinds and all(k == np.float32 for k in kinds) \
+        else np.dtype(np.float64)
 
 
 def _lgamma(a, xp):
@@ -188,7 +196,15 @@ class ExponentialFamily:
         return self._theta
 
     def _stats(self, x):
-        return self._T(x)
+        t = self._T(x)
+        m = int(getval(self.natural_params).shape[0])
+        n = int(getval(x).shape[0])
+        got = tuple(getattr(getval(t), "shape", ()))
+        if got != (n, m):
+            raise ValueError(
+                f"`natural_params` has {m} entries but `sufficient_stats` returned shape {got} "
+                f"for {n} points; it must return ({n}, {m}): one statistic per natural parameter")
+        return t
 
     def _log_h(self, x):
         return self._logh(x)
@@ -329,11 +345,14 @@ class ExponentialFamily:
         """
         m = int(getval(self.natural_params).shape[0])
         theta = v.real_array("theta", theta, xp=self._xp, shape=(m,))
-        if not self._in_natural_domain(_host(theta)):
-            raise ValueError(
-                f"`theta` must lie in the natural parameter space of {self._label()} "
+        rule = (f"`theta` must lie in the natural parameter space of {self._label()} "
                 f"({self._natural_rule}), got {v.show(theta)}")
-        return self._A(theta)
+        if not self._in_natural_domain(_host(theta)):
+            raise ValueError(rule)
+        a = self._A(theta)
+        if not np.all(np.isfinite(_host(a))):
+            raise ValueError(rule + f" (A(theta) = {float(np.asarray(_host(a)).ravel()[0])!r})")
+        return a
 
     def mean_sufficient_stats(self):
         r"""\(\mathbb{E}_{p_\theta}[T(x)] = \nabla_\theta A(\theta)\), shape ``(m,)``."""
@@ -374,13 +393,15 @@ class ExponentialFamily:
         return self._xp.reshape(self._score(x), shape_in)
 
     def sample(self, n, rng):
-        """``n`` independent draws, a float64 NumPy array of shape ``(n, *event_shape)``.
+        """``n`` independent draws, a NumPy array of shape ``(n, *event_shape)``: float32 for a
+        family built from float32 parameters, else float64 (the dtype rule).
 
         ``rng`` is a ``numpy.random.Generator`` or an int seed.
         """
         n = v.integer("n", n, minimum=1)
         gen = v.rng(rng)
-        out = np.asarray(to_numpy(self._sample(n, gen)), dtype=np.float64)
+        out = np.asarray(to_numpy(self._sample(n, gen)),
+                         dtype=_host_dtype(self.natural_params))
         return np.reshape(out, (n,) + self.event_shape)
 
     def __repr__(self):

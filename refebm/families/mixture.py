@@ -26,7 +26,7 @@ from autograd.tracer import getval
 
 from .. import _validate as v
 from .._backend import array_namespace, is_numpy_namespace, logsumexp, to_numpy
-from ._expfam import _host
+from ._expfam import _host, _host_dtype
 from .gaussian import _gaussian_log_density, _gaussian_score, _outer, _sym
 
 __all__ = ["GaussianMixture"]
@@ -148,7 +148,8 @@ class GaussianMixture:
 
     def log_partition(self):
         """``0``: the mixture is normalized, so its energy is its negative log density."""
-        return self._xp.asarray(0.0, dtype=self._xp.float64)
+        dtype = _host_dtype(self.weights, self.means, self.covs)
+        return self._xp.asarray(0.0, dtype=getattr(self._xp, dtype.name))
 
     def log_prob(self, x):
         r"""\(\log p(x) = -E(x)\), shape ``(n,)``."""
@@ -225,8 +226,9 @@ class GaussianMixture:
         return out
 
     def sample(self, n, rng):
-        """``n`` independent draws, a float64 NumPy array of shape ``(n, d)``: a component by its
-        weight, then a Gaussian draw from it."""
+        """``n`` independent draws, a NumPy array of shape ``(n, d)``: a component by its weight,
+        then a Gaussian draw from it. float32 for a mixture of float32 parameters, else
+        float64 (the dtype rule)."""
         n = v.integer("n", n, minimum=1)
         gen = v.rng(rng)
         weights = _host(self.weights)
@@ -235,7 +237,8 @@ class GaussianMixture:
             self.n_components - 1)
         z = gen.standard_normal((n, self.dim))
         on_host = GaussianMixture(weights, _host(self.means), _host(self.covs))
-        return np.asarray(to_numpy(on_host.from_noise(components, z)), dtype=np.float64)
+        dtype = _host_dtype(self.weights, self.means, self.covs)
+        return np.asarray(to_numpy(on_host.from_noise(components, z)), dtype=dtype)
 
     def __repr__(self):
         return (f"GaussianMixture(weights={v.show(self.weights)}, means={v.show(self.means)}, "
