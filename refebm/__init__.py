@@ -11,8 +11,6 @@ The submodules are the public API: ``refebm.families``, ``refebm.discrete``,
 
 import importlib
 
-from ._backend import array_namespace, get_backend, set_backend
-
 __version__ = "0.1.0"
 
 _SUBMODULES = (
@@ -21,10 +19,18 @@ _SUBMODULES = (
     "report",
 )
 
-__all__ = ["array_namespace", "get_backend", "set_backend", *_SUBMODULES]
+_BACKEND_NAMES = ("array_namespace", "get_backend", "set_backend")
+
+__all__ = [*_BACKEND_NAMES, *_SUBMODULES]
 
 
 def __getattr__(name):
+    # Everything is imported on first use, so `import refebm` (and `refebm --help`) stays cheap:
+    # refebm._backend pulls in autograd and SciPy.
+    if name in _BACKEND_NAMES:
+        value = getattr(importlib.import_module("._backend", __name__), name)
+        globals()[name] = value
+        return value
     if name in _SUBMODULES:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
@@ -33,4 +39,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_SUBMODULES))
+    return sorted(set(globals()) | set(__all__))

@@ -28,7 +28,19 @@ Examples
 True
 """
 
-from ._chain import RTOL, SCALE_FLOOR, Chain, ChainResult, Step, evaluate_chain, format_chain
+from ._chain import (
+    RTOL,
+    SCALE_FLOOR,
+    WRONG_FORM_MIN_BREAK,
+    Chain,
+    ChainResult,
+    Step,
+    chain_record,
+    chain_verdict,
+    evaluate_chain,
+    format_chain,
+    latex_to_text,
+)
 from .catalog import (
     DSM_SIGMA,
     all_chains,
@@ -81,6 +93,7 @@ from .score import (
 
 __all__ = [
     "Step", "Chain", "ChainResult", "evaluate_chain", "format_chain", "RTOL", "SCALE_FLOOR",
+    "WRONG_FORM_MIN_BREAK", "chain_verdict", "chain_record", "latex_to_text",
     "all_chains", "wrong_forms", "DSM_SIGMA", "energy_models", "query_points", "problems", "product_models",
     "mixture_models", "nce_problems",
     "EnergyModel", "GaussianData", "Problem", "NCEProblem", "ProductModel", "MixtureModel",

@@ -383,10 +383,11 @@ def garbled_score_matching(problem):
              "correct (D15)"),
         Step(r"\mathbb{E}\big[\tfrac12 \sum_i (\partial^2 E_\theta / \partial x_i^2)^2\big] + C",
              lambda: gh.integrate(0.5 * _sq(hessian_diagonal(energy, gh.x))) + const,
-             "WRONG: seed 001's garbled form"),
+             "WRONG: the garbled form in source 001, the summary of Song & Kingma 2021"),
     )
     return Chain(f"wrong-D15-garbled[{problem.name}]",
-                 "seed 001's score-matching objective in E (wrong)", steps)
+                 "the score-matching objective in E as garbled in Song & Kingma's summary "
+                 "(wrong)", steps)
 
 
 def laplacian_sign_flipped(problem):
