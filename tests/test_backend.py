@@ -78,3 +78,51 @@ def test_concat(xp):
 def test_float_dtype_keeps_float32(xp):
     assert B.float_dtype(xp.ones(2, dtype=xp.float32)) == xp.float32
     assert B.float_dtype(xp.ones(2, dtype=xp.float64)) == xp.float64
+
+
+class _FakeTorchTensor:
+    """Stands for a torch tensor (module name ``torch``, ``__array__`` and ``__dlpack__``)."""
+
+    def __init__(self, a):
+        self._a = np.asarray(a)
+        self.shape = self._a.shape
+
+    def __array__(self, dtype=None, copy=None):
+        return self._a
+
+    def __dlpack__(self, stream=None):
+        return self._a.__dlpack__()
+
+
+_FakeTorchTensor.__module__ = "torch"
+
+
+def test_array_namespace_rejects_an_xp_that_is_not_a_namespace():
+    with pytest.raises(TypeError, match=r"`xp` must be an array namespace .* got 'bogus'"):
+        B.array_namespace(xp="bogus")
+    with pytest.raises(TypeError, match="`xp` must be an array namespace"):
+        B.array_namespace(np.ones(2), xp=3)
+    assert B.array_namespace(xp=np) is anp
+
+
+def test_array_namespace_names_the_argument_holding_a_torch_tensor():
+    def entry_point(x, noise):   # a refebm-style entry point: finds xp first
+        return B.array_namespace(x, noise)
+
+    with pytest.raises(TypeError, match=r"refebm computes on NumPy float64 arrays; convert "
+                                        r"with `t\.detach\(\)\.cpu\(\)\.numpy\(\)`"):
+        entry_point(np.ones((2, 1)), _FakeTorchTensor(np.ones((2, 1))))
+    assert B.foreign_library(_FakeTorchTensor(1.0)) == "torch"
+    assert B.foreign_library(np.ones(2)) is None
+    msg = B.foreign_array_message("noise", _FakeTorchTensor(1.0))
+    assert msg.startswith("`noise` is a torch array (torch._FakeTorchTensor): refebm computes")
+
+
+def test_a_torch_tensor_passed_to_a_public_function_is_named():
+    from refebm.energies import double_well_energy
+    from refebm.families import Gaussian
+
+    with pytest.raises(TypeError, match=r"`x` is a torch array .* refebm computes on NumPy"):
+        double_well_energy(_FakeTorchTensor(np.ones((2, 1))))
+    with pytest.raises(TypeError, match=r"`cov` is a torch array"):
+        Gaussian(np.zeros(2), _FakeTorchTensor(np.eye(2)))

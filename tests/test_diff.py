@@ -306,3 +306,9 @@ def test_hutchinson_bad_input():
         hutchinson_trace(energy, x, np.zeros((0, 3, 2)))
     with pytest.raises(TypeError, match="`v` must be a real array"):
         hutchinson_trace(energy, x, "v")
+
+
+@pytest.mark.parametrize("lookup", [analytic_score, analytic_energy_and_score])
+def test_analytic_lookup_of_a_non_callable_is_an_error(lookup):
+    with pytest.raises(TypeError, match=r"`energy` must be callable, got 2\.5"):
+        lookup(2.5)

@@ -381,3 +381,17 @@ def test_tanh_other_namespaces(xp, to_xp):
 def test_tanh_bad_input(bad):
     with pytest.raises(TypeError, match=r"`a` must be a real array or number"):
         energies.tanh(bad)
+
+
+@pytest.mark.parametrize("sigma", [0.5, np.float32(0.5), np.full(3, 0.5, np.float32)])
+def test_noise_conditional_mlp_keeps_float32(sigma):
+    # the dtype rule: float32 weights and points stay float32; a Python sigma takes their dtype
+    w = [(np.array([[0.5, -0.3], [0.1, 0.4], [0.2, 0.1]], np.float32), np.zeros(2, np.float32)),
+         (np.array([[0.7], [-0.2]], np.float32), np.zeros(1, np.float32))]
+    net = NoiseConditionalMLP(w)
+    x = np.array([[0.1, 0.2], [0.3, -0.4], [1.0, 0.0]], np.float32)
+    assert net.score(x, sigma).dtype == np.float32
+    assert net.energy(x, sigma).dtype == np.float32
+    w64 = [(a.astype(np.float64), b.astype(np.float64)) for a, b in w]
+    ref = NoiseConditionalMLP(w64).score(x.astype(np.float64), 0.5)
+    np.testing.assert_allclose(net.score(x, sigma), ref, rtol=1e-5)

@@ -259,3 +259,24 @@ def test_generic_family_support_must_return_booleans():
     fam = _generic(support=lambda x: x[:2, 0] > 0)       # the wrong length
     with pytest.raises(ValueError, match=r"`support` must return booleans of shape \(3,\)"):
         fam.energy(np.ones((3, 1)))
+
+
+def _rayleigh(natural_params):
+    import autograd.numpy as anp
+
+    return ExponentialFamily(natural_params, lambda x: x ** 2, lambda x: anp.log(x[:, 0]),
+                             lambda theta: -anp.log(-2.0 * theta[0]), event_shape=1,
+                             support=lambda x: x[:, 0] > 0)
+
+
+def test_natural_params_of_the_wrong_length_are_named():
+    fam = _rayleigh(np.array([-0.125, 0.5]))   # T(x) = x^2 has one statistic
+    with pytest.raises(ValueError, match=r"`natural_params` has 2 entries but "
+                                         r"`sufficient_stats` returned shape \(3, 1\)"):
+        fam.energy(np.ones((3, 1)))
+
+
+def test_log_partition_natural_outside_the_natural_space_is_an_error():
+    fam = _rayleigh(np.array([-0.125]))
+    with pytest.raises(ValueError, match=r"`theta` must lie in the natural parameter space"):
+        fam.log_partition_natural(np.array([0.5]))   # A = -log(-1): not finite

@@ -158,3 +158,32 @@ def test_samples_are_reproducible_and_use_the_given_generator():
     gen = make_rng(3)
     first, second = fam.sample(5, rng=gen), fam.sample(5, rng=gen)
     assert not np.array_equal(first, second)      # the generator advanced
+
+
+_F32 = np.float32
+_DTYPE_CASES = [
+    ("Gaussian", lambda t: Gaussian(np.array([0.5, -1.0], t), np.array([[2.0, 0.5], [0.5, 1.0]], t))),
+    ("Exponential", lambda t: Exponential(t(1.5))),
+    ("Gamma", lambda t: Gamma(t(2.0), t(1.5))),
+    ("Beta", lambda t: Beta(t(2.0), t(3.0))),
+    ("Poisson", lambda t: Poisson(t(2.5))),
+    ("Bernoulli", lambda t: Bernoulli(t(0.3))),
+    ("Dirichlet", lambda t: Dirichlet(np.array([1.5, 2.0, 3.0], t))),
+    ("Wishart", lambda t: Wishart(t(4.0), np.array([[1.0, 0.2], [0.2, 2.0]], t))),
+    ("GaussianMixture", lambda t: GaussianMixture(np.array([0.3, 0.7], t),
+                                                  np.array([[0.0, 0.0], [1.0, 2.0]], t),
+                                                  np.array([np.eye(2), np.eye(2)], t))),
+]
+
+
+@pytest.mark.parametrize(("name", "make"), _DTYPE_CASES, ids=[c[0] for c in _DTYPE_CASES])
+def test_sample_follows_the_dtype_of_the_parameters(name, make):
+    # the dtype rule (docs/conventions.md): float32 parameters give float32 draws and log Z
+    fam32, fam64 = make(_F32), make(np.float64)
+    x32 = fam32.sample(4, rng=make_seed("dtype", name))
+    x64 = fam64.sample(4, rng=make_seed("dtype", name))
+    assert x32.dtype == np.float32 and x64.dtype == np.float64
+    assert np.asarray(fam32.log_partition()).dtype == np.float32
+    assert np.asarray(fam64.log_partition()).dtype == np.float64
+    # the same draws, rounded: the dtype is applied to the result, not to the randomness
+    np.testing.assert_allclose(x32, x64, rtol=1e-5, atol=1e-5)

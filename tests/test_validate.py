@@ -163,3 +163,42 @@ def test_same_shape_and_one_of():
 def test_show_is_short_for_big_arrays():
     assert V.show(np.ones((100, 3))) == "an array of shape (100, 3)"
     assert "shape (2,)" in V.show(np.ones(2))
+
+
+class _FakeJaxArray:
+    """Stands for a JAX array: module ``jaxlib...``, ``__array__``, ``__array_namespace__``."""
+
+    def __init__(self, a):
+        self._a = np.asarray(a)
+        self.shape = self._a.shape
+
+    def __array__(self, dtype=None, copy=None):
+        return self._a
+
+    def __array_namespace__(self, api_version=None):
+        raise AssertionError("refebm must not compute on a JAX namespace")
+
+
+_FakeJaxArray.__module__ = "jaxlib.xla_extension"
+
+
+@pytest.mark.parametrize("check", [
+    lambda v: V.real_array("x", v),
+    lambda v: V.points("x", v),
+    lambda v: V.scalar("x", v),
+    lambda v: V.positive("x", v),
+    lambda v: V.integer("x", v),
+    lambda v: V.real_dtype("x", v, np),
+    lambda v: V.same_shape("y", np.ones(2), "x", v),
+    lambda v: V.not_foreign("x", v),
+])
+def test_every_array_check_names_a_jax_array_and_says_how_to_convert(check):
+    with pytest.raises(TypeError, match=r"^`x` is a jax array \(jaxlib\.xla_extension\."
+                                        r"_FakeJaxArray\): refebm computes on NumPy float64 "
+                                        r"arrays; convert with `numpy\.asarray\(a\)`$"):
+        check(_FakeJaxArray(np.ones((2, 2))))
+
+
+def test_a_callable_returning_a_jax_array_is_named():
+    with pytest.raises(TypeError, match=r"`energy` returned a jax array"):
+        V.energy_values("energy", _FakeJaxArray(np.ones(3)), 3)

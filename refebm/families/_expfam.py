@@ -349,7 +349,8 @@ class ExponentialFamily:
                 f"({self._natural_rule}), got {v.show(theta)}")
         if not self._in_natural_domain(_host(theta)):
             raise ValueError(rule)
-        a = self._A(theta)
+        with np.errstate(all="ignore"):   # a non-finite A is reported below
+            a = self._A(theta)
         if not np.all(np.isfinite(_host(a))):
             raise ValueError(rule + f" (A(theta) = {float(np.asarray(_host(a)).ravel()[0])!r})")
         return a
