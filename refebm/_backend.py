@@ -1,12 +1,12 @@
 """The array namespace ``xp`` that refebm's math is written against.
 
-On NumPy, ``xp`` is :mod:`autograd.numpy`, so every NumPy path is differentiable by autograd.
+On NumPy, ``xp`` is `autograd.numpy`, so every NumPy path is differentiable by autograd.
 CuPy is used when asked for (``set_backend("cupy")`` or ``xp=cupy`` per call) or when the inputs
 already live on the GPU; arrays are never copied between devices silently. Any other namespace
 that follows the Python array API standard (``array_api_strict`` in the tests) is taken from the
 arrays themselves through ``__array_namespace__``.
 
-The public entry points find ``xp`` once with :func:`array_namespace` and pass it down.
+The public entry points find ``xp`` once with `array_namespace` and pass it down.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def array_namespace(*arrays, xp=None):
 def logsumexp(a, axis=None, xp=None):
     """``log(sum(exp(a)))`` over ``axis`` without overflow, differentiable on NumPy.
 
-    On NumPy this is :func:`autograd.scipy.special.logsumexp`; elsewhere it is the usual
+    On NumPy this is `autograd.scipy.special.logsumexp`; elsewhere it is the usual
     max-shifted sum. An axis that is all ``-inf`` gives ``-inf``.
     """
     xp = array_namespace(a, xp=xp)

@@ -247,7 +247,7 @@ def probability_vector(name, p, *, xp=None, atol=1e-12, allow_zero=True):
 
 
 def rng(value, name="rng"):
-    """A :class:`numpy.random.Generator` from a Generator, an int seed, or ``None`` (fresh)."""
+    """A `numpy.random.Generator` from a Generator, an int seed, or ``None`` (fresh)."""
     if isinstance(value, np.random.Generator):
         return value
     if value is None:

@@ -3,9 +3,9 @@ r"""Building densities from pieces: products (D3), mixtures (D4), non-negative m
 Every function here takes callables and returns an *energy*: a callable ``energy(x) -> (n,)``
 for ``x`` of shape ``(n, d)``, with \(p(x) = e^{-E(x)} / Z\) (the lectures' \(f = -E\)).
 
-* :func:`product` and :func:`mixture` combine normalized log densities, so the energy they
+* [`product`][refebm.compose.product] and [`mixture`][refebm.compose.mixture] combine normalized log densities, so the energy they
   return is normalized already: \(\log Z = 0\) (D3, D4).
-* :func:`square`, :func:`exponential`, :func:`absolute` and :func:`softplus` turn any real
+* [`square`][refebm.compose.square], [`exponential`][refebm.compose.exponential], [`absolute`][refebm.compose.absolute] and [`softplus`][refebm.compose.softplus] turn any real
   function \(f\) into a non-negative \(g\) and return \(E = -\log g\) (D2). Such a \(g\) is
   in general *not* normalized; its \(\log Z\) must be computed (``refebm.partition``).
 

@@ -1,15 +1,15 @@
 r"""MCMC diagnostics: acceptance, autocorrelation, ESS, R-hat, kernel Stein discrepancy.
 
-Draws follow the trace layout of :func:`refebm.samplers.sample`: an array of shape
+Draws follow the trace layout of [`refebm.samplers.sample`][refebm.samplers.sample]: an array of shape
 ``(n_draws, n_chains)`` for one scalar quantity, or ``(n_draws, n_chains, d)`` for ``d`` of them
 (each diagnosed separately); a 1-D array is one chain.
 
-* :func:`ess` and :func:`rhat` follow Vehtari, Gelman, Simpson, Carpenter & Buerkner (2021),
+* [`ess`][refebm.diagnostics.ess] and [`rhat`][refebm.diagnostics.rhat] follow Vehtari, Gelman, Simpson, Carpenter & Buerkner (2021),
   "Rank-normalization, folding, and localization: an improved R-hat for assessing convergence of
   MCMC" (Bayesian Analysis 16(2)): split chains, rank-normalize, Geyer's initial monotone
   sequence for the autocorrelation sum (D22: a chain's draws are correlated; ESS says how many
   independent draws they are worth).
-* :func:`ksd` and :func:`ksd_test` measure how far a sample is from a density known only through
+* [`ksd`][refebm.diagnostics.ksd] and [`ksd_test`][refebm.diagnostics.ksd_test] measure how far a sample is from a density known only through
   its score \(\nabla_x \log p = -\nabla_x E\) (D12: no \(Z\) needed), with the inverse
   multiquadric kernel (Gorham & Mackey 2017) and a wild bootstrap (Liu, Lee & Jordan 2016;
   Chwialkowski, Strathmann & Gretton 2016).
@@ -440,7 +440,7 @@ def ksd(x, score, c=1.0, beta=-0.5):
     Math
     ----
     Liu, Lee & Jordan (2016), eq. (8); Chwialkowski et al. (2016); D12 (only the score is
-    needed). See :func:`stein_kernel_matrix`.
+    needed). See [`stein_kernel_matrix`][refebm.diagnostics.stein_kernel_matrix].
 
     Examples
     --------
@@ -484,10 +484,10 @@ def ksd_test_from_weights(x, score, weights, c=1.0, beta=-0.5):
     Parameters
     ----------
     x, score, c, beta
-        As in :func:`ksd`.
+        As in [`ksd`][refebm.diagnostics.ksd].
     weights : array ``(n_boot, n)``
         Multipliers \(W_{bi}\); Rademacher (\(\pm 1\), mean 0, variance 1) in
-        :func:`ksd_test`.
+        [`ksd_test`][refebm.diagnostics.ksd_test].
 
     Returns
     -------
@@ -548,13 +548,13 @@ def ksd_test(x, score, rng, *, n_boot=1000, c=1.0, beta=-0.5):
     Returns
     -------
     KSDTestResult
-        Equal to :func:`ksd_test_from_weights` with
+        Equal to [`ksd_test_from_weights`][refebm.diagnostics.ksd_test_from_weights] with
         ``weights = 2.0 * rng.integers(0, 2, size=(n_boot, n)) - 1``.
 
     Math
     ----
     Reject \(H_0: q = p\) at level \(\alpha\) when the p-value is \(\le \alpha\) (valid as
-    \(n \to \infty\)); see :func:`ksd_test_from_weights`.
+    \(n \to \infty\)); see [`ksd_test_from_weights`][refebm.diagnostics.ksd_test_from_weights].
 
     Examples
     --------

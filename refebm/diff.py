@@ -10,12 +10,12 @@ so every derivative in \(x\) of \(\log p\) is a derivative of \(-E\) alone (D12)
 \]
 
 Signs: every function here returns derivatives of \(\log p\) (of \(f\)), never of \(E\). The
-Hessian trace that score matching needs (D15) is :func:`hessian_trace`; the Laplacian of the
+Hessian trace that score matching needs (D15) is [`hessian_trace`][refebm.diff.hessian_trace]; the Laplacian of the
 energy is its negative.
 
 Energies are per-point (row ``i`` of the output depends only on row ``i`` of ``x``), so the
 gradient of the batch sum is the batch of gradients. The derivatives come from autograd and are
-therefore NumPy-only, except that :func:`score` uses an analytic score when the energy is the
+therefore NumPy-only, except that [`score`][refebm.diff.score] uses an analytic score when the energy is the
 ``energy`` method of an object that also has a ``score`` method (the closed-form families), which
 runs on any backend.
 """

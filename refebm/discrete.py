@@ -4,7 +4,7 @@ An Ising model on spins \(s \in \{-1, +1\}^n\) and a restricted Boltzmann machin
 visible \(v \in \{0, 1\}^m\) and hidden \(h \in \{0, 1\}^k\) units. Both are written with the
 energy convention \(p = e^{-E} / Z\) (the lectures' \(f = -E\)). They are small on purpose: every
 quantity that needs \(Z\) sums over all \(2^n\) states, which D5 says grows exponentially with the
-dimension, so enumeration is refused past :data:`MAX_ENUMERATED_UNITS` units with a clear error.
+dimension, so enumeration is refused past [`MAX_ENUMERATED_UNITS`][refebm.discrete] units with a clear error.
 The parts that need no \(Z\) (energies, local fields, the conditionals used by Gibbs samplers)
 work at any size.
 
@@ -88,7 +88,7 @@ def binary_states(n, *, xp=None, dtype=None):
 def spin_states(n, *, xp=None, dtype=None):
     r"""Every configuration of ``n`` spins, shape ``(2**n, n)``, entries in {-1, +1}.
 
-    The same order as :func:`binary_states` with 0 mapped to -1.
+    The same order as [`binary_states`][refebm.discrete.binary_states] with 0 mapped to -1.
 
     Math
     ----
@@ -198,7 +198,7 @@ class Ising:
         return _units_iv(name, s, self.n, (-1.0, 1.0), self.xp)
 
     def states(self):
-        """All ``2**n`` spin configurations, shape ``(2**n, n)`` (order of :func:`spin_states`)."""
+        """All ``2**n`` spin configurations, shape ``(2**n, n)`` (order of [`spin_states`][refebm.discrete.spin_states])."""
         _enumeration_iv(self.n, "this Ising model")
         return spin_states(self.n, xp=self.xp, dtype=float_dtype(self.J, xp=self.xp))
 
@@ -411,7 +411,7 @@ class RBM:
         return _sigmoid(self.b + self._hidden(h) @ self.W.T, self.xp)
 
     def marginals(self):
-        r"""Exact \(P(v_i = 1)\) and \(P(h_j = 1)\) as :class:`RBMMarginals`.
+        r"""Exact \(P(v_i = 1)\) and \(P(h_j = 1)\) as [`RBMMarginals`][refebm.discrete.RBMMarginals].
 
         Enumerates the smaller layer and sums the other out through the conditionals, e.g.
         \(P(h_j = 1) = \sum_v p(v)\, \sigma(c_j + (vW)_j)\).

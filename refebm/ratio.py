@@ -126,7 +126,7 @@ def anomaly_score(energy, x, log_z=None):
 
 
 class Denoised(NamedTuple):
-    """Result of :func:`denoise`."""
+    """Result of [`denoise`][refebm.ratio.denoise]."""
 
     x: object  #: the last iterate, shape (n, d)
     path: object  #: all iterates x_0 ... x_T, shape (n_steps + 1, n, d), or None
@@ -167,7 +167,7 @@ def denoise(energy, x, step_size, n_steps, *, score=None, y=None, sigma=None, ke
     Parameters
     ----------
     energy : callable or None
-        The prior as an energy ``E(x) -> (n,)`` (its score is :func:`refebm.diff.score`,
+        The prior as an energy ``E(x) -> (n,)`` (its score is [`refebm.diff.score`][refebm.diff.score],
         analytic for the families, autograd otherwise); ``None`` when it is given as ``score=``.
     x : array, shape (n, d)
         The starting points (the noisy observations).

@@ -31,7 +31,7 @@ def _rel(a, b) -> float:
 
 class Compared(NamedTuple):
     """What a row computes: its ``value`` by one route, the ``reference`` by another, and the
-    ``error`` between them (:func:`_rel` unless the row says otherwise)."""
+    ``error`` between them (`_rel` unless the row says otherwise)."""
 
     error: float
     value: object
@@ -45,7 +45,7 @@ def _plain(a):
 
 
 def _cmp(a, b) -> Compared:
-    """``a`` against ``b``, with their :func:`_rel` difference."""
+    """``a`` against ``b``, with their `_rel` difference."""
     return Compared(_rel(a, b), _plain(a), _plain(b))
 
 
@@ -489,7 +489,7 @@ def format_report(rows, *, width=100) -> str:
 
 
 def format_table(rows) -> str:
-    """The report as a text table: one line per :class:`Check` in ``rows`` (a non-empty
+    """The report as a text table: one line per [`Check`][refebm.report.Check] in ``rows`` (a non-empty
     sequence), with its message indented below it."""
     if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
         raise TypeError(f"`rows` must be a sequence of Check rows, got {rows!r:.80}")

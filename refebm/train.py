@@ -1,12 +1,12 @@
 r"""A small training loop over any objective, with autograd's optimizers.
 
-``fit`` minimizes ``loss(theta, ...)`` with :func:`autograd.misc.optimizers.adam`, ``sgd`` or
+``fit`` minimizes ``loss(theta, ...)`` with `autograd.misc.optimizers.adam`, ``sgd`` or
 ``rmsprop`` (which take ``grad(params, iter)`` and a callback), records the loss at every step,
 draws minibatches and per-step noise from one explicit ``rng``, and shows a tqdm bar on request.
 Parameters may be any autograd container (array, list, tuple, dict; for example an
-:class:`~refebm.energies.MLPEnergy` weight list).
+[`MLPEnergy`][refebm.energies.MLPEnergy] weight list).
 
-Convention: the objectives of :mod:`refebm.objectives` are all minimized; with \(p = e^{-E} /
+Convention: the objectives of [`refebm.objectives`][refebm.objectives] are all minimized; with \(p = e^{-E} /
 Z\) (the lectures' \(f = -E\)), descending the CD gradient is the lectures' ascent on
 \(f(x_\text{train}) - f(x_\text{sample})\) (D7).
 """
@@ -32,7 +32,7 @@ OPTIMIZERS = {"adam": _opt.adam, "sgd": _opt.sgd, "rmsprop": _opt.rmsprop}
 
 
 class FitResult(NamedTuple):
-    """The history of :func:`fit`.
+    """The history of [`fit`][refebm.train.fit].
 
     ``theta`` are the final parameters (the structure of ``theta0``); ``losses`` ``(steps,)``
     the loss at the start of each step (before its update).
@@ -75,7 +75,7 @@ def fit(loss, theta0, data=None, *, optimizer="adam", steps=1000, step_size=1e-3
         Training data; ``batch`` is all of it, or ``batch_size`` rows per step (a fresh
         permutation each epoch; a last incomplete batch is dropped).
     optimizer : {"adam", "sgd", "rmsprop"}
-        From :mod:`autograd.misc.optimizers` (``sgd`` has momentum ``mass=0.9`` unless
+        From `autograd.misc.optimizers` (``sgd`` has momentum ``mass=0.9`` unless
         ``options={"mass": 0.0}``).
     steps : int >= 1
     step_size : float > 0

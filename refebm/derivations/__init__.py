@@ -1,13 +1,13 @@
 r"""The lectures' derivations as executable chains of equalities (D3, D4, D6, D8, D9, D12, D14,
 D15, D16, D19).
 
-Each derivation is a :class:`Chain` of :class:`Step` s: the LaTeX of one line and a function that
+Each derivation is a [`Chain`][refebm.derivations.Chain] of [`Step`][refebm.derivations.Step] s: the LaTeX of one line and a function that
 evaluates that line, as written, on a concrete model (by quadrature, autograd or a closed form).
-:func:`evaluate_chain` checks that consecutive lines agree to ``rtol = 1e-9`` (relative to the
-lines' size, absolute below ``1e-3``: see :mod:`refebm.derivations._chain`), and
-:func:`format_chain` prints the table. Factories take a model, so every derivation can be
-evaluated on any model of the right kind; :func:`all_chains` evaluates each on two default models,
-and :func:`wrong_forms` shows common wrong forms (seed 001's garbled score-matching objective
+[`evaluate_chain`][refebm.derivations.evaluate_chain] checks that consecutive lines agree to ``rtol = 1e-9`` (relative to the
+lines' size, absolute below ``1e-3``: see `refebm.derivations._chain`), and
+[`format_chain`][refebm.derivations.format_chain] prints the table. Factories take a model, so every derivation can be
+evaluated on any model of the right kind; [`all_chains`][refebm.derivations.all_chains] evaluates each on two default models,
+and [`wrong_forms`][refebm.derivations.wrong_forms] shows common wrong forms (seed 001's garbled score-matching objective
 among them) breaking.
 
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z(\theta)\); the lectures' \(f_\theta =
@@ -16,7 +16,7 @@ NumPy (autograd.numpy) only.
 
 Integrals are fixed rules, named in each line's table entry: tensor Gauss-Legendre on a model's
 box (checked to hold all but 1e-16 of the mass of every density integrated on it), Gauss-Hermite
-under Gaussian data, and :func:`refebm.partition.quadrature` over the whole space for the first
+under Gaussian data, and [`refebm.partition.quadrature`][refebm.partition.quadrature] over the whole space for the first
 line of D8 and D9. Their node counts are set for models in one or two dimensions; larger or
 rougher models need more ``nodes`` (a chain that does not resolve its integrands breaks, it
 does not pass quietly).

@@ -1,8 +1,8 @@
 r"""A derivation as a chain of equalities, each line evaluated on a concrete model.
 
-A :class:`Chain` is the list of lines of one derivation of the lectures. Each line is a
-:class:`Step`: its LaTeX, and a function that evaluates *that line as written* (by quadrature,
-enumeration, autograd or a closed form) to a number or a small array. :func:`evaluate_chain`
+A [`Chain`][refebm.derivations.Chain] is the list of lines of one derivation of the lectures. Each line is a
+[`Step`][refebm.derivations.Step]: its LaTeX, and a function that evaluates *that line as written* (by quadrature,
+enumeration, autograd or a closed form) to a number or a small array. [`evaluate_chain`][refebm.derivations.evaluate_chain]
 evaluates every line and compares each with the one before it.
 
 Discrepancy between consecutive lines \(v_{k-1}\) and \(v_k\) (arrays of one shape):
@@ -60,7 +60,7 @@ class Step(NamedTuple):
 
 class Chain(NamedTuple):
     """A derivation: ``id`` (inventory id and model, like ``"D8[gaussian-1d]"``), ``title``
-    and its ``steps`` (a tuple of :class:`Step`, at least two)."""
+    and its ``steps`` (a tuple of [`Step`][refebm.derivations.Step], at least two)."""
 
     id: str
     title: str
@@ -68,7 +68,7 @@ class Chain(NamedTuple):
 
 
 class ChainResult(NamedTuple):
-    """What :func:`evaluate_chain` found.
+    """What [`evaluate_chain`][refebm.derivations.evaluate_chain] found.
 
     Attributes
     ----------
@@ -165,7 +165,7 @@ def evaluate_chain(chain, *, rtol=RTOL):
     Raises
     ------
     TypeError
-        If ``chain`` is not a :class:`Chain` of :class:`Step` or a line does not evaluate to a
+        If ``chain`` is not a [`Chain`][refebm.derivations.Chain] of [`Step`][refebm.derivations.Step] or a line does not evaluate to a
         real number or array.
     ValueError
         If two lines evaluate to arrays of different shapes (the chain is malformed).
@@ -391,7 +391,7 @@ def latex_to_text(latex, *, ascii=False):
     Parameters
     ----------
     latex : str
-        One line of a derivation, as in :attr:`Step.latex`.
+        One line of a derivation, as in [`Step.latex`][refebm.derivations.Step].
     ascii : bool, default False
         Only ASCII characters in the result (for terminals that cannot show Unicode).
 
@@ -456,7 +456,7 @@ def chain_verdict(result, *, expect="holds"):
     """Whether ``result`` is what it should be, and the sentence that says so.
 
     A derivation (``expect="holds"``) passes when it holds. A deliberately wrong form
-    (``expect="breaks"``) passes when it breaks by more than :data:`WRONG_FORM_MIN_BREAK`:
+    (``expect="breaks"``) passes when it breaks by more than `WRONG_FORM_MIN_BREAK`:
     its sentence is then "breaks by 0.551 at line 3, as it must".
 
     Returns
@@ -485,7 +485,7 @@ def chain_verdict(result, *, expect="holds"):
 
 def chain_record(result, *, expect="holds"):
     """A JSON-ready record of an evaluated chain: every line with its LaTeX, plain text,
-    value, discrepancy and method, and the verdict of :func:`chain_verdict`."""
+    value, discrepancy and method, and the verdict of [`chain_verdict`][refebm.derivations.chain_verdict]."""
     ok, sentence = chain_verdict(result, expect=expect)
     n = len(result.values)
     latex = result.latex or ("",) * n
@@ -514,14 +514,14 @@ def format_chain(result, *, width=None, expect="holds", ascii=False):
     Parameters
     ----------
     result : ChainResult
-        From :func:`evaluate_chain`.
+        From [`evaluate_chain`][refebm.derivations.evaluate_chain].
     width : int, optional
         Fit the table in this many columns: each line's LaTeX is shown as plain text
-        (:func:`latex_to_text`), long values are shortened and long text wrapped. ``None``
+        ([`latex_to_text`][refebm.derivations.latex_to_text]), long values are shortened and long text wrapped. ``None``
         (the default) keeps the full text: the raw LaTeX and every value to 12-15 digits.
     expect : {"holds", "breaks"}, default "holds"
         ``"breaks"`` for a deliberately wrong form, whose verdict then reads "breaks by
-        0.551 at line 3, as it must" (see :func:`chain_verdict`).
+        0.551 at line 3, as it must" (see [`chain_verdict`][refebm.derivations.chain_verdict]).
     ascii : bool, default False
         With ``width``, write the math with ASCII characters only.
 

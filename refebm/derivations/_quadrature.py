@@ -2,12 +2,12 @@ r"""Fixed quadrature rules for the lines of the derivations, and per-node deriva
 
 Two rules, both differentiable by autograd in whatever the integrand closes over:
 
-* :func:`legendre_rule`: the tensor Gauss-Legendre rule on a box
+* `legendre_rule`: the tensor Gauss-Legendre rule on a box
   \(\prod_i [l_i, h_i]\), for \(\int_\text{box} g(x)\, dx \approx \sum_j w_j g(x_j)\). The models
   of the derivations have light tails (Gaussian or quartic) and their boxes are checked to leave
-  out less than \(10^{-16}\) of the mass (:func:`check_faces`, :func:`gaussian_tail_mass`), so
+  out less than \(10^{-16}\) of the mass (`check_faces`, `gaussian_tail_mass`), so
   the box integral equals the integral over \(\mathbb R^d\) to that accuracy.
-* :func:`hermite_rule`: the tensor Gauss-Hermite rule for expectations under
+* `hermite_rule`: the tensor Gauss-Hermite rule for expectations under
   \(\mathcal N(\mu, \Sigma)\): \(\mathbb E[g(x)] \approx \sum_j w_j g(\mu + \sqrt2 L t_j)\),
   \(L L^\top = \Sigma\); exact for polynomials of degree below twice the nodes per dimension.
 
@@ -176,7 +176,7 @@ def hermite_nodes(d):
 
 
 def problem_rules(problem):
-    r"""The two rules of a :class:`~refebm.derivations.Problem`: Gauss-Legendre on the model's box
+    r"""The two rules of a [`Problem`][refebm.derivations.Problem]: Gauss-Legendre on the model's box
     (integrals \(\int_\text{box} g\, dx\)) and Gauss-Hermite under the data (expectations
     \(\mathbb E_{p_\text{data}}[g]\))."""
     model, data = problem.model, problem.data
@@ -190,16 +190,16 @@ def log_z_box(family, theta, rule):
     return rule.log_integrate_exp(-family(theta)(rule.x))
 
 
-#: Absolute tolerance asked of :func:`refebm.partition.quadrature` for log Z.
+#: Absolute tolerance asked of [`refebm.partition.quadrature`][refebm.partition.quadrature] for log Z.
 LOG_Z_TOL = 1e-12
 
 
 def log_z_whole_space(family, theta, d):
-    r"""\(\log Z(\theta)\) over \(\mathbb R^d\) by :func:`refebm.partition.quadrature` (a
+    r"""\(\log Z(\theta)\) over \(\mathbb R^d\) by [`refebm.partition.quadrature`][refebm.partition.quadrature] (a
     double-exponential rule, independent of the box rules here; differentiable in ``theta``)."""
     return _partition.quadrature(family(theta), [(-np.inf, np.inf)] * d, tol=LOG_Z_TOL).log_z
 
 
 def whole_space_what(d):
-    """How :func:`log_z_whole_space` computes log Z, for a chain's table."""
+    """How `log_z_whole_space` computes log Z, for a chain's table."""
     return f"refebm.partition.quadrature over R^{d} (tol {LOG_Z_TOL:g})"

@@ -1,6 +1,6 @@
 r"""The default concrete models, and every derivation evaluated on two of them.
 
-:func:`all_chains` is what ``refebm derivations`` prints; :func:`wrong_forms` are chains with a
+[`all_chains`][refebm.derivations.all_chains] is what ``refebm derivations`` prints; [`wrong_forms`][refebm.derivations.wrong_forms] are chains with a
 deliberately wrong last line (seed 001's garbled score-matching objective among them), each of
 which must break. Every box below holds all but \(10^{-16}\) of the mass of every density
 integrated on it; the factories check this and raise otherwise.

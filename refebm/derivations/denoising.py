@@ -54,7 +54,7 @@ def _dsm_nodes(problem):
 
 def _dsm_value(score, sigma, x, z, w):
     r"""\(J_\text{DSM} = \mathbb E_{x, z}[\tfrac12 \|s_\theta(x + \sigma z) + z / \sigma\|^2]\) on
-    the nodes of :func:`_dsm_nodes`."""
+    the nodes of `_dsm_nodes`."""
     return anp.dot(w, 0.5 * _sq(score(x + sigma * z) + z / sigma))
 
 
@@ -97,7 +97,7 @@ def d16_denoising_score_matching(problem, sigma):
     D15 applied to \(q_\sigma\). Line 1 and the cross term of line 2 are Gauss-Hermite rules
     over \((x, z)\); the rest are integrals over \(\tilde x\) on the box under the closed-form
     \(q_\sigma\). So the optimum of DSM is \(q_\sigma\), not \(p_\text{data}\)
-    (:func:`dsm_against_clean_data`).
+    ([`dsm_against_clean_data`][refebm.derivations.dsm_against_clean_data]).
 
     Examples
     --------

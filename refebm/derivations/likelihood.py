@@ -139,7 +139,7 @@ def d8_log_partition_gradient(model):
 
     The lectures' last step, \(\approx \nabla_\theta f_\theta(x_\text{sample})\) with one
     sample from \(p_\theta\), is a Monte Carlo estimate, not an equality; it is left out of the
-    chain and checked by :func:`d8_monte_carlo`.
+    chain and checked by [`d8_monte_carlo`][refebm.derivations.d8_monte_carlo].
 
     Examples
     --------
@@ -173,14 +173,14 @@ def d8_log_likelihood_gradient(model, x_train):
     chain : Chain
         Seven lines of shape ``(k,)``: \(\nabla_\theta \frac1n \sum_i \log p_\theta(x_i)\),
         then \(\frac1n \sum_i \nabla_\theta f_\theta(x_i)\) minus each line of
-        :func:`d8_log_partition_gradient`.
+        [`d8_log_partition_gradient`][refebm.derivations.d8_log_partition_gradient].
 
     Math
     ----
     D8, D7: \(\nabla_\theta \log p_\theta(x) = \nabla_\theta f_\theta(x) - \nabla_\theta \log
     Z(\theta) = \dots = \nabla_\theta f_\theta(x) - \mathbb E_{p_\theta}[\nabla_\theta f_\theta]
     \approx \nabla_\theta f_\theta(x_\text{train}) - \nabla_\theta f_\theta(x_\text{sample})\),
-    the contrastive-divergence step (the approximation is :func:`d8_monte_carlo`'s).
+    the contrastive-divergence step (the approximation is [`d8_monte_carlo`][refebm.derivations.d8_monte_carlo]'s).
 
     Examples
     --------

@@ -2,14 +2,14 @@ r"""The concrete models the derivations are evaluated on, their checks, and the 
 
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z(\theta)\); the lectures' \(f_\theta = -E_\theta\).
 
-* :class:`EnergyModel`: a parametric energy \(\theta \mapsto E_\theta\) at a point \(\theta\),
+* [`EnergyModel`][refebm.derivations.EnergyModel]: a parametric energy \(\theta \mapsto E_\theta\) at a point \(\theta\),
   with a box that holds all but \(10^{-16}\) of the mass of \(p_\theta\).
-* :class:`GaussianData`: a data density \(\mathcal N(m, \Sigma)\), whose log density, score
+* [`GaussianData`][refebm.derivations.GaussianData]: a data density \(\mathcal N(m, \Sigma)\), whose log density, score
   \(-\Sigma^{-1}(x - m)\), entropy \(\tfrac12 \log\det(2\pi e \Sigma)\) and noisy version
   \(\mathcal N(m, \Sigma + \sigma^2 I)\) are closed forms.
-* :class:`Problem`: a data density and a model (D9, D14, D15, D16).
-* :class:`NCEProblem`: data, noise, the ratio \(\nu\) and a model at its claimed optimum (D19).
-* :class:`ProductModel`, :class:`MixtureModel`: normalized pieces (D3, D4).
+* [`Problem`][refebm.derivations.Problem]: a data density and a model (D9, D14, D15, D16).
+* [`NCEProblem`][refebm.derivations.NCEProblem]: data, noise, the ratio \(\nu\) and a model at its claimed optimum (D19).
+* [`ProductModel`][refebm.derivations.ProductModel], [`MixtureModel`][refebm.derivations.MixtureModel]: normalized pieces (D3, D4).
 
 Everything here is NumPy (autograd.numpy) only.
 """
@@ -118,8 +118,8 @@ class GaussianData(NamedTuple):
 
 
 class Problem(NamedTuple):
-    """A data density (``data``, :class:`GaussianData`) and a model (``model``,
-    :class:`EnergyModel`), named ``name``; the model's box is the integration box."""
+    """A data density (``data``, [`GaussianData`][refebm.derivations.GaussianData]) and a model (``model``,
+    [`EnergyModel`][refebm.derivations.EnergyModel]), named ``name``; the model's box is the integration box."""
 
     name: str
     data: GaussianData
@@ -127,7 +127,7 @@ class Problem(NamedTuple):
 
 
 class NCEProblem(NamedTuple):
-    r"""Noise-contrastive estimation: data, noise (both :class:`GaussianData`),
+    r"""Noise-contrastive estimation: data, noise (both [`GaussianData`][refebm.derivations.GaussianData]),
     \(\nu = p(y{=}1)/p(y{=}0) > 0\) and a model whose ``theta`` is the claimed optimum
     (\(p_{\theta^*} = p_\text{data}\)); the model's box must hold data and noise."""
 
@@ -209,7 +209,7 @@ def _probe(name, fun, x, *args):
 
 
 def energy_model_iv(model, name="model", d=None):
-    """Check an :class:`EnergyModel`; return it with ``theta`` as a float array and ``bounds``
+    """Check an [`EnergyModel`][refebm.derivations.EnergyModel]; return it with ``theta`` as a float array and ``bounds``
     as a tuple of float pairs."""
     _type_iv(name, model, EnergyModel)
     if not isinstance(model.name, str) or not model.name:
@@ -233,7 +233,7 @@ def check_model_mass(model, name="model"):
 
 
 def gaussian_data_iv(data, name="data", d=None):
-    """Check a :class:`GaussianData`; return it with float arrays."""
+    """Check a [`GaussianData`][refebm.derivations.GaussianData]; return it with float arrays."""
     _type_iv(name, data, GaussianData)
     _numpy_iv(f"{name}.mean", data.mean)
     mean = _v.real_array(f"{name}.mean", data.mean, ndim=1)
@@ -256,7 +256,7 @@ def check_data_mass(data, bounds, what):
 
 
 def problem_iv(problem, name="problem", d=None):
-    """Check a :class:`Problem` (consistent dimensions, the data inside the box)."""
+    """Check a [`Problem`][refebm.derivations.Problem] (consistent dimensions, the data inside the box)."""
     _type_iv(name, problem, Problem)
     if not isinstance(problem.name, str) or not problem.name:
         raise TypeError(f"`{name}.name` must be a non-empty string, got {_v.show(problem.name)}")
@@ -267,7 +267,7 @@ def problem_iv(problem, name="problem", d=None):
 
 
 def nce_problem_iv(problem, name="problem"):
-    """Check an :class:`NCEProblem`."""
+    """Check an [`NCEProblem`][refebm.derivations.NCEProblem]."""
     _type_iv(name, problem, NCEProblem)
     if not isinstance(problem.name, str) or not problem.name:
         raise TypeError(f"`{name}.name` must be a non-empty string, got {_v.show(problem.name)}")
@@ -282,7 +282,7 @@ def nce_problem_iv(problem, name="problem"):
 
 
 def product_model_iv(model, name="model"):
-    """Check a :class:`ProductModel`."""
+    """Check a [`ProductModel`][refebm.derivations.ProductModel]."""
     _type_iv(name, model, ProductModel)
     if not isinstance(model.name, str) or not model.name:
         raise TypeError(f"`{name}.name` must be a non-empty string, got {_v.show(model.name)}")
@@ -297,7 +297,7 @@ def product_model_iv(model, name="model"):
 
 
 def mixture_model_iv(model, name="model"):
-    """Check a :class:`MixtureModel`."""
+    """Check a [`MixtureModel`][refebm.derivations.MixtureModel]."""
     _type_iv(name, model, MixtureModel)
     if not isinstance(model.name, str) or not model.name:
         raise TypeError(f"`{name}.name` must be a non-empty string, got {_v.show(model.name)}")

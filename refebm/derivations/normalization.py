@@ -52,7 +52,7 @@ def d3_product_normalized(model):
         = \int p(x)\, dx = 1.
     \]
 
-    Line 1 integrates the joint (the energy of :func:`refebm.compose.product`) on the 2-D
+    Line 1 integrates the joint (the energy of [`refebm.compose.product`][refebm.compose.product]) on the 2-D
     rule; line 2 computes the inner integral for every outer node on a finer 1-D rule; line 3
     integrates the marginal on that finer rule.
 
@@ -112,7 +112,7 @@ def d4_mixture_normalized(model):
     ----
     D4 (CS236 lecture 11, latent variables):
     \(\int \sum_k w_k p_k(x)\, dx = \sum_k w_k \int p_k(x)\, dx = \sum_k w_k = 1\).
-    Line 1 integrates the energy of :func:`refebm.compose.mixture`; line 2 integrates each
+    Line 1 integrates the energy of [`refebm.compose.mixture`][refebm.compose.mixture]; line 2 integrates each
     component on a finer rule.
 
     Examples
@@ -172,7 +172,7 @@ def d6_ratio_without_z(model, x, x_prime):
     \]
 
     The first two lines use \(\log Z\) by quadrature; the last is
-    :func:`refebm.ratio.log_ratio`, which never sees \(Z\).
+    [`refebm.ratio.log_ratio`][refebm.ratio.log_ratio], which never sees \(Z\).
 
     Examples
     --------

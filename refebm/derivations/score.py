@@ -4,7 +4,7 @@ Convention: \(p_\theta = e^{f_\theta} / Z\), \(f_\theta = -E_\theta\); the model
 \(s_\theta = \nabla_x \log p_\theta = \nabla_x f_\theta = -\nabla_x E_\theta\) and
 \(\operatorname{tr} \nabla_x s_\theta = -\Delta E_\theta\). Data are Gaussian
 (\(s_\text{data}(x) = -\Sigma^{-1}(x - m)\) in closed form); the models are not, so no line is
-trivially Gaussian. Scores and Hessian traces come from :mod:`refebm.diff`; the lines written with
+trivially Gaussian. Scores and Hessian traces come from [`refebm.diff`][refebm.diff]; the lines written with
 \(E\) use a separate autograd computation of \(\nabla_x E\) and \(\partial^2 E/\partial x_i^2\).
 """
 
@@ -56,7 +56,7 @@ def d12_score_drops_z(model, x):
 
     Line 1 is \(\nabla_x p_\theta / p_\theta\) with the normalized density (\(\log Z\) by
     quadrature); line 2 differentiates \(f_\theta(x) - \log Z(\theta)\); line 3 is
-    :func:`refebm.diff.score`, which never sees \(Z\).
+    [`refebm.diff.score`][refebm.diff.score], which never sees \(Z\).
 
     Examples
     --------
@@ -133,7 +133,7 @@ def d14_univariate_score_matching(problem):
 
     Line 1 and the last are Gauss-Hermite expectations under the data, the others integrals on
     the box; \(p'\) is autograd's derivative of the density (not \(p\, s_\text{data}\)); the
-    boundary term is :func:`d14_boundary_term`; the constant is \(\tfrac12 \mathbb
+    boundary term is [`d14_boundary_term`][refebm.derivations.d14_boundary_term]; the constant is \(\tfrac12 \mathbb
     E[s_\text{data}^2] = 1/(2\sigma^2)\).
 
     Examples
@@ -301,7 +301,7 @@ def d15_multivariate_score_matching(problem):
     the second step integrating by parts in each coordinate (boundary terms vanish as in D14).
     Line 1 is on the box; the others are Gauss-Hermite expectations under the data. Seed 001's
     transcription \(\mathbb E[\tfrac12 \sum_i (\partial^2 E / \partial x_i^2)^2] + C\) is wrong:
-    :func:`garbled_score_matching` shows it breaking.
+    [`garbled_score_matching`][refebm.derivations.garbled_score_matching] shows it breaking.
 
     Examples
     --------

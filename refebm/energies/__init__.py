@@ -3,10 +3,10 @@ r"""Free-form energies: a NumPy MLP with a one-pass score and Laplacian, and cla
 Convention: \(p(x) = e^{-E(x)} / Z\); the lectures' \(f = -E\). Every energy here maps points
 ``x`` of shape ``(n, d)`` to ``(n,)``; every score is \(s = \nabla_x \log p = -\nabla_x E\),
 shape ``(n, d)``; every "laplacian" is the trace of the Hessian of \(\log p\),
-\(\Delta \log p = -\Delta E\) (the same quantity as :func:`refebm.diff.hessian_trace`).
+\(\Delta \log p = -\Delta E\) (the same quantity as [`refebm.diff.hessian_trace`][refebm.diff.hessian_trace]).
 
-:class:`MLPEnergy` holds an explicit list of weights, so a network trained in another framework
-can be loaded and checked value for value. Its :meth:`MLPEnergy.score_and_laplacian` computes
+[`MLPEnergy`][refebm.energies.MLPEnergy] holds an explicit list of weights, so a network trained in another framework
+can be loaded and checked value for value. Its [`MLPEnergy.score_and_laplacian`][refebm.energies.MLPEnergy.score_and_laplacian] computes
 the score and the Laplacian in one forward pass (forward-mode second derivatives), which is what
 exact score matching (D15) needs; it is also differentiable by autograd with respect to the
 weights, so the gradient of a score-matching loss flows through it.

@@ -6,7 +6,7 @@ derivative order differentiates that expression again: an exact score-matching l
 parameter gradient is a third-order derivative of the energy, and then most of the time goes to
 recomputing ``sinh`` and ``cosh``.
 
-:func:`tanh` here is the same function with the derivative written in terms of its output
+[`tanh`][refebm.energies.tanh] here is the same function with the derivative written in terms of its output
 \(y = \tanh a\),
 
 \[

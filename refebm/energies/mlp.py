@@ -2,7 +2,7 @@ r"""The MLP energy and its noise-conditional variant, with a one-pass score and 
 
 Convention: \(p = e^{-E}/Z\) (the lectures' \(f = -E\)); scores \(\nabla_x \log p =
 -\nabla_x E\); "laplacian" \(\Delta \log p = -\Delta E\). The weight layout is described in
-:mod:`refebm.energies`.
+[`refebm.energies`][refebm.energies].
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _forward(layers, activation, x, xp, *, extra=None, order=0):
     r"""Energy of an MLP at ``x`` and, for ``order=2``, \(\nabla_x E\) and \(\Delta E\).
 
     ``extra`` (shape ``(n, k)``) are inputs appended after ``x`` that do not depend on ``x``
-    (the noise level of :class:`NoiseConditionalMLP`). Forward mode: with \(a = h W + b\),
+    (the noise level of [`NoiseConditionalMLP`][refebm.energies.NoiseConditionalMLP]). Forward mode: with \(a = h W + b\),
     \(h' = \phi(a)\),
 
     \[
@@ -270,7 +270,7 @@ class MLPEnergy:
     \(E(x) = h_K W_K + b_K\) with \(h_0 = x\), \(h_k = \phi(h_{k-1} W_{k-1} + b_{k-1})\). The
     score is \(s = -\nabla_x E\) (D12) and the Laplacian \(\Delta \log p = -\Delta E\) is the
     Hessian trace of score matching (D15), computed in one forward pass by
-    :meth:`score_and_laplacian`.
+    [`score_and_laplacian`][refebm.energies.MLPEnergy.score_and_laplacian].
 
     Examples
     --------
@@ -394,7 +394,7 @@ class NoiseConditionalMLP:
     Parameters
     ----------
     weights : list of (W, b) pairs, or flat list
-        As for :class:`MLPEnergy`, with a first layer of ``d + 1`` inputs: the network reads
+        As for [`MLPEnergy`][refebm.energies.MLPEnergy], with a first layer of ``d + 1`` inputs: the network reads
         \([x, \log \sigma]\) (the last input row of ``W0`` multiplies \(\log\sigma\)).
     activation : {"tanh", "softplus", "swish"}
     scale_by_sigma : bool, optional

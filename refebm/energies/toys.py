@@ -56,7 +56,7 @@ def double_well_energy(x, barrier=1.0, *, xp=None):
 
 
 def double_well_score(x, barrier=1.0, *, xp=None):
-    r"""The analytic score of :func:`double_well_energy`, shape ``(n, d)``.
+    r"""The analytic score of [`double_well_energy`][refebm.energies.double_well_energy], shape ``(n, d)``.
 
     Math
     ----
@@ -105,7 +105,7 @@ def ring_energy(x, radius=2.0, width=0.25, *, xp=None):
 
 
 def ring_score(x, radius=2.0, width=0.25, *, xp=None):
-    r"""The analytic score of :func:`ring_energy`, shape ``(n, d)``.
+    r"""The analytic score of [`ring_energy`][refebm.energies.ring_energy], shape ``(n, d)``.
 
     Examples
     --------
@@ -136,7 +136,7 @@ def banana_energy(x, a=1.0, b=4.0, *, xp=None):
     ----
     \(E(x) = \tfrac12 (a - x_1)^2 + \tfrac b2 (x_2 - x_1^2)^2\): \(x_1 \sim \mathcal N(a, 1)\)
     and \(x_2 \mid x_1 \sim \mathcal N(x_1^2, 1/b)\), so \(\log Z = \log 2\pi - \tfrac12 \log
-    b\) (:func:`banana_log_z`). Score: \(s_1 = (a - x_1) + 2 b x_1 (x_2 - x_1^2)\), \(s_2 =
+    b\) ([`banana_log_z`][refebm.energies.banana_log_z]). Score: \(s_1 = (a - x_1) + 2 b x_1 (x_2 - x_1^2)\), \(s_2 =
     -b (x_2 - x_1^2)\).
 
     Examples
@@ -154,7 +154,7 @@ def banana_energy(x, a=1.0, b=4.0, *, xp=None):
 
 
 def banana_score(x, a=1.0, b=4.0, *, xp=None):
-    r"""The analytic score of :func:`banana_energy`, shape ``(n, 2)``.
+    r"""The analytic score of [`banana_energy`][refebm.energies.banana_energy], shape ``(n, 2)``.
 
     Examples
     --------
@@ -172,7 +172,7 @@ def banana_score(x, a=1.0, b=4.0, *, xp=None):
 
 
 def banana_log_z(b=4.0):
-    r"""\(\log Z\) of :func:`banana_energy`: \(\log(2\pi) - \tfrac12 \log b\) (any ``a``).
+    r"""\(\log Z\) of [`banana_energy`][refebm.energies.banana_energy]: \(\log(2\pi) - \tfrac12 \log b\) (any ``a``).
 
     Math
     ----

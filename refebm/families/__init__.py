@@ -14,7 +14,7 @@ mapping is
 
 with \(E = +\infty\) (log density \(-\infty\)) off the support. A constant that other
 texts keep in the energy (for the Gaussian, \(\frac12\mu^\top\Sigma^{-1}\mu\)) therefore sits
-in \(A\). :class:`GaussianMixture` is normalized, so its energy is \(-\log p\) and its
+in \(A\). [`GaussianMixture`][refebm.families.GaussianMixture] is normalized, so its energy is \(-\log p\) and its
 log-partition is 0.
 
 Shapes: points are ``x`` of shape ``(n, d)``; the one-dimensional families (``Exponential``,

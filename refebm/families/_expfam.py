@@ -20,7 +20,7 @@ lectures' \(f = -E = \theta \cdot T + \log h\). Differentiating \(A\) gives the 
 sufficient statistics, \(\nabla_\theta A = \mathbb{E}_{p_\theta}[T(x)]\) (D8 applied to
 \(f\)), and \(\nabla_\theta E(x) = -T(x)\).
 
-:class:`ExponentialFamily` holds this structure for any \((\theta, T, \log h, A)\) given as
+[`ExponentialFamily`][refebm.families.ExponentialFamily] holds this structure for any \((\theta, T, \log h, A)\) given as
 callables; its derivatives come from autograd. The named families (``Gaussian``, ``Gamma``, ...)
 are subclasses that replace each generic piece by its closed form.
 """
@@ -108,16 +108,16 @@ class ExponentialFamily:
     log_base_measure : callable
         ``log h(x) -> (n,)`` for points in the support.
     log_partition : callable
-        ``A(theta) -> scalar``; must be autograd-differentiable for :meth:`mean_sufficient_stats`.
+        ``A(theta) -> scalar``; must be autograd-differentiable for [`mean_sufficient_stats`][refebm.families.ExponentialFamily.mean_sufficient_stats].
     event_shape : int or tuple of int
         The shape of one point (``d`` or ``(d,)`` for vectors, ``(p, p)`` for matrices).
     support : callable, optional
         ``support(x) -> (n,)`` booleans, true where ``x`` lies in \(\mathcal{X}\). Default: the
         whole space.
     discrete : bool
-        True for a mass function (then there is no :meth:`score`).
+        True for a mass function (then there is no [`score`][refebm.families.ExponentialFamily.score]).
     sampler : callable, optional
-        ``sampler(n, rng) -> (n, *event_shape)``, used by :meth:`sample`.
+        ``sampler(n, rng) -> (n, *event_shape)``, used by [`sample`][refebm.families.ExponentialFamily.sample].
 
     Notes
     -----
@@ -126,8 +126,8 @@ class ExponentialFamily:
     ``log_prob(x) = -energy(x) - log_partition()`` and \(\int e^{-E(x)}dx = e^{A(\theta)}\).
     The lectures' \(f = -E\).
 
-    Here every derivative is autograd's: :meth:`mean_sufficient_stats` is
-    \(\nabla_\theta A\) and :meth:`score` is \(-\nabla_x E\), so this generic class is
+    Here every derivative is autograd's: [`mean_sufficient_stats`][refebm.families.ExponentialFamily.mean_sufficient_stats] is
+    \(\nabla_\theta A\) and [`score`][refebm.families.ExponentialFamily.score] is \(-\nabla_x E\), so this generic class is
     NumPy-only. The named subclasses compute each of them in closed form instead.
 
     Math
@@ -361,7 +361,7 @@ class ExponentialFamily:
         return grad(self._A)(self.natural_params)
 
     def grad_log_partition(self):
-        r"""\(\nabla_\theta A(\theta)\), the same as :meth:`mean_sufficient_stats`."""
+        r"""\(\nabla_\theta A(\theta)\), the same as [`mean_sufficient_stats`][refebm.families.ExponentialFamily.mean_sufficient_stats]."""
         return self.mean_sufficient_stats()
 
     def grad_energy_params(self, x):

@@ -86,16 +86,16 @@ class Gaussian(ExponentialFamily):
 
     Gradients with respect to ``mean`` and ``cov`` (in addition to the natural ones):
 
-    - :meth:`grad_energy_mean` \(= -Px\), :meth:`grad_log_partition_mean` \(= P\mu\);
-    - :meth:`grad_energy_cov` \(= -\tfrac12 uu^\top + \tfrac12(vu^\top + uv^\top)\) with
-      \(u = Px\), \(v = P\mu\); :meth:`grad_log_partition_cov`
+    - [`grad_energy_mean`][refebm.families.Gaussian.grad_energy_mean] \(= -Px\), [`grad_log_partition_mean`][refebm.families.Gaussian.grad_log_partition_mean] \(= P\mu\);
+    - [`grad_energy_cov`][refebm.families.Gaussian.grad_energy_cov] \(= -\tfrac12 uu^\top + \tfrac12(vu^\top + uv^\top)\) with
+      \(u = Px\), \(v = P\mu\); [`grad_log_partition_cov`][refebm.families.Gaussian.grad_log_partition_cov]
       \(= \tfrac12 P - \tfrac12 vv^\top\).
 
     A ``cov`` gradient \(G\) is the symmetric matrix with \(dE = \sum_{ij} G_{ij}
     d\Sigma_{ij}\) for every symmetric perturbation \(d\Sigma\).
 
     Energy, log density, score, log-partition, natural parameters, mean statistics and
-    :meth:`from_noise` work in any array-API namespace (the one of ``mean`` and ``cov``);
+    [`from_noise`][refebm.families.Gaussian.from_noise] work in any array-API namespace (the one of ``mean`` and ``cov``);
     ``sample`` returns NumPy arrays.
 
     Math
@@ -240,7 +240,7 @@ class Gaussian(ExponentialFamily):
     # --- sampling -----------------------------------------------------------------------------
 
     def from_noise(self, noise):
-        r"""The deterministic core of :meth:`sample`: \(x = \mu + L z\) row by row, with
+        r"""The deterministic core of [`sample`][refebm.families.ExponentialFamily.sample]: \(x = \mu + L z\) row by row, with
         \(LL^\top = \Sigma\) (Cholesky) and ``noise`` \(z\) of shape ``(n, d)``."""
         xp = self._xp
         z, _ = self._points(noise, name="noise")

@@ -50,14 +50,14 @@ class GaussianMixture:
     energy of 1e4 (a point far from every component) is finite. Points are ``x`` of shape
     ``(n, d)``.
 
-    Parameter gradients of the energy (each row a point): :meth:`grad_energy_weights`
+    Parameter gradients of the energy (each row a point): [`grad_energy_weights`][refebm.families.GaussianMixture.grad_energy_weights]
     \(= -r_k/w_k\), the partial derivatives with the \(K\) weights taken as free
-    variables; :meth:`grad_energy_means` \(= -r_k\Sigma_k^{-1}(x-\mu_k)\);
-    :meth:`grad_energy_covs` \(= -\frac{r_k}{2}(u_k u_k^\top - \Sigma_k^{-1})\),
+    variables; [`grad_energy_means`][refebm.families.GaussianMixture.grad_energy_means] \(= -r_k\Sigma_k^{-1}(x-\mu_k)\);
+    [`grad_energy_covs`][refebm.families.GaussianMixture.grad_energy_covs] \(= -\frac{r_k}{2}(u_k u_k^\top - \Sigma_k^{-1})\),
     \(u_k = \Sigma_k^{-1}(x - \mu_k)\) (the symmetric gradient).
 
-    Energy, log density, score, responsibilities, parameter gradients and :meth:`from_noise`
-    work in any array-API namespace (the one of the parameters); :meth:`sample` returns NumPy.
+    Energy, log density, score, responsibilities, parameter gradients and [`from_noise`][refebm.families.GaussianMixture.from_noise]
+    work in any array-API namespace (the one of the parameters); [`sample`][refebm.families.GaussianMixture.sample] returns NumPy.
 
     Math
     ----
@@ -168,7 +168,7 @@ class GaussianMixture:
         r"""``(energy(x), score(x))`` from one evaluation of the log-terms
         \(\log w_k + \log N(x; \mu_k, \Sigma_k)\): the log-sum-exp gives the energy and the
         responsibilities it normalizes give the score. Samplers use it when passed ``energy``
-        (:func:`refebm.samplers.energy_and_score`)."""
+        ([`refebm.samplers.energy_and_score`][refebm.samplers.energy_and_score])."""
         x = self._points(x)
         log_density, resp = self._log_density_and_responsibilities(x)
         return -log_density, self._score(x, resp)
@@ -203,7 +203,7 @@ class GaussianMixture:
         return xp.stack(cols, axis=1)
 
     def from_noise(self, components, noise):
-        r"""The deterministic core of :meth:`sample`: \(x_i = \mu_{c_i} + L_{c_i} z_i\).
+        r"""The deterministic core of [`sample`][refebm.families.GaussianMixture.sample]: \(x_i = \mu_{c_i} + L_{c_i} z_i\).
 
         ``components`` are integer component indices ``(n,)``; ``noise`` \(z\) is
         ``(n, d)``; \(L_k L_k^\top = \Sigma_k\) (Cholesky).

@@ -48,7 +48,7 @@ class Dirichlet(ExponentialFamily):
     \(\alpha_0 = \sum_i \alpha_i\); \(\theta = \alpha - 1\), \(T(x) = \log x\),
     \(h = 1\), \(\mathbb{E}[T] = \psi(\alpha) - \psi(\alpha_0)\).
 
-    :meth:`score` is the gradient of \(-E\) in the ambient coordinates of
+    [`score`][refebm.families.ExponentialFamily.score] is the gradient of \(-E\) in the ambient coordinates of
     \(\mathbb{R}^k\), \((\alpha_i - 1)/x_i\) (what autograd gives for ``-energy``); its
     component along the simplex is its projection on \(\{v: \sum_i v_i = 0\}\).
 
@@ -174,7 +174,7 @@ class Wishart(ExponentialFamily):
     \(1 + p^2\)), \(T(X) = (\log|X|, \operatorname{vec}X)\), \(h = 1\),
     \(\mathbb{E}[T] = (\psi_p(\nu/2) + p\log 2 + \log|V|,\ \nu\operatorname{vec}V)\).
 
-    :meth:`score` is \(\frac{\nu-p-1}{2}X^{-1} - \frac12 V^{-1}\), the gradient of
+    [`score`][refebm.families.ExponentialFamily.score] is \(\frac{\nu-p-1}{2}X^{-1} - \frac12 V^{-1}\), the gradient of
     \(-E\) with respect to the \(p^2\) entries of \(X\) taken as independent (what
     autograd gives for ``-energy``). Only the symmetric part of ``scale`` enters the math.
 

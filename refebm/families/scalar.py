@@ -1,7 +1,7 @@
 r"""One-dimensional exponential families in closed form (D1): Exponential, Gamma, Beta, Poisson,
 Bernoulli.
 
-Each is an :class:`~refebm.families.ExponentialFamily` with event shape ``(1,)``: points are
+Each is an [`ExponentialFamily`][refebm.families.ExponentialFamily] with event shape ``(1,)``: points are
 ``x`` of shape ``(n, 1)``, and ``(n,)`` is accepted as ``n`` points too; energies and log
 densities have shape ``(n,)`` and a score has the shape of ``x``. The energy is
 \(E(x) = -(\theta\cdot T(x) + \log h(x))\) and ``log_partition()`` is \(A(\theta)\)

@@ -2,13 +2,13 @@ r"""Every figure of refebm as one function, deterministic from a seed; one call 
 
 Each figure function has the signature ``func(out_dir, *, fast=False, rng=0) -> FigureData``:
 it computes its data with the library's own modules, writes ``out_dir/<name>.png`` and returns
-the arrays it plotted (:class:`FigureData`), so a test can check that the *data* repeat exactly
+the arrays it plotted ([`FigureData`][refebm.figures.FigureData]), so a test can check that the *data* repeat exactly
 for a seed, whatever the pixels do. ``fast=True`` makes every figure small and quick (the
 tests use it); the published figures are made with ``fast=False``.
 
-:data:`FIGURES` is the ordered registry, name -> :class:`FigureSpec` ``(name, func, ids,
-caption)``; :func:`make_figures` runs any subset of it. The command ``refebm figures`` runs
-:func:`make_figures`.
+[`FIGURES`][refebm.figures] is the ordered registry, name -> [`FigureSpec`][refebm.figures.FigureSpec] ``(name, func, ids,
+caption)``; [`make_figures`][refebm.figures.make_figures] runs any subset of it. The command ``refebm figures`` runs
+[`make_figures`][refebm.figures.make_figures].
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot), so making them never changes
 matplotlib's global backend. Convention throughout: \(p(x) = e^{-E(x)} / Z\), the lectures'
@@ -41,7 +41,7 @@ def _spec(func, ids, caption):
     return FigureSpec(func.__name__, func, tuple(ids), caption)
 
 
-#: The registry, in the order :func:`make_figures` runs it: name -> FigureSpec.
+#: The registry, in the order [`make_figures`][refebm.figures.make_figures] runs it: name -> FigureSpec.
 FIGURES = OrderedDict((s.name, s) for s in [
     _spec(normalization, ("D1", "D2"),
           "Unnormalized g = exp(-E) and normalized p = g / Z for four closed-form families "
@@ -119,7 +119,7 @@ def make_figures(names=None, out_dir="figures", *, fast=False, rng=0, progress=T
     Parameters
     ----------
     names : str or sequence of str, optional
-        Figure names from :data:`FIGURES`, made in the order given (repeats made once);
+        Figure names from [`FIGURES`][refebm.figures], made in the order given (repeats made once);
         ``None`` makes every figure in registry order.
     out_dir : str or os.PathLike, default "figures"
         Folder for the PNGs; created with its parents if needed.

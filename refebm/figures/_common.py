@@ -1,7 +1,7 @@
 """What every figure shares: the result type, argument checks, and drawing without pyplot.
 
-Figures are drawn on :class:`matplotlib.figure.Figure` objects attached to the Agg canvas
-(``FigureCanvasAgg``) explicitly, never through :mod:`matplotlib.pyplot`: nothing here touches
+Figures are drawn on `matplotlib.figure.Figure` objects attached to the Agg canvas
+(``FigureCanvasAgg``) explicitly, never through `matplotlib.pyplot`: nothing here touches
 matplotlib's global backend or opens a window, so the figures can be made from any process
 (a test worker, a server, a notebook) and leave its plotting state as it was.
 """
@@ -36,7 +36,7 @@ class FigureData(NamedTuple):
     Attributes
     ----------
     name : str
-        The figure's name (its key in :data:`refebm.figures.FIGURES`).
+        The figure's name (its key in [`refebm.figures.FIGURES`][refebm.figures]).
     paths : tuple of pathlib.Path
         The files written (one PNG, ``out_dir/<name>.png``).
     data : dict of str -> numpy.ndarray
@@ -124,7 +124,7 @@ def _as_array(key, value):
 
 
 def _write_png(fig, path):
-    """Render ``fig`` at :data:`DPI` and save it as a 256-colour PNG (a few times smaller than
+    """Render ``fig`` at `DPI` and save it as a 256-colour PNG (a few times smaller than
     matplotlib's RGBA output, with no visible change for line and contour plots)."""
     fig.set_dpi(DPI)
     canvas = fig.canvas
@@ -135,7 +135,7 @@ def _write_png(fig, path):
 
 
 def finish(fig, out_dir, name, data):
-    """Save ``fig`` as ``out_dir/<name>.png`` and return the :class:`FigureData`."""
+    """Save ``fig`` as ``out_dir/<name>.png`` and return the [`FigureData`][refebm.figures.FigureData]."""
     path = Path(out_dir) / f"{name}.png"
     _write_png(fig, path)
     return FigureData(name, (path,), {k: _as_array(k, v) for k, v in data.items()})

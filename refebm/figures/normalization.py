@@ -51,7 +51,7 @@ def _roots(f, lo, hi, n=2001):
 
 def _log_z_pieces(energy, cuts):
     """\\(\\log Z\\) on ``[cuts[0], cuts[-1]]`` split at the inner cuts (zeros of g, kinks of
-    |f|), one :func:`~refebm.partition.quadrature` per piece, combined by log-sum-exp."""
+    |f|), one [`quadrature`][refebm.partition.quadrature] per piece, combined by log-sum-exp."""
     parts = [quadrature(energy, [(a, b)], tol=1e-9).log_z for a, b in zip(cuts[:-1], cuts[1:])]
     return float(np.logaddexp.reduce(np.asarray(parts, dtype=float)))
 
@@ -62,7 +62,7 @@ def normalization(out_dir, *, fast=False, rng=0):
     Top row: four closed-form families (Gaussian, Exponential, Gamma, Beta) as EBMs, their
     \(g = e^{-E}\) and \(p = g / Z\), with \(Z = e^{A(\theta)}\) in closed form and by
     quadrature (D1). Bottom row: one real function \(f\) on \([-3, 3]\) and the four
-    non-negative \(g = f^2, e^f, |f|, \log(1 + e^f)\) of :mod:`refebm.compose`, normalized by
+    non-negative \(g = f^2, e^f, |f|, \log(1 + e^f)\) of [`refebm.compose`][refebm.compose], normalized by
     quadrature (D2). Deterministic: ``rng`` is checked but not used.
 
     Math
@@ -177,12 +177,12 @@ def _ais_log_z(energy, d, n_particles, n_temps, gen):
 def quadrature_cost(out_dir, *, fast=False, rng=0):
     r"""Cost and error of \(\log Z\) by quadrature against dimension (D5).
 
-    :func:`refebm.partition.quadrature` on \(\mathbb R^d\), \(d = 1, \dots, 4\) (3 when
+    [`refebm.partition.quadrature`][refebm.partition.quadrature] on \(\mathbb R^d\), \(d = 1, \dots, 4\) (3 when
     ``fast``), for the Gaussian \(E = \|x\|^2 / 2\) and the quartic \(E = \sum_i x_i^4 / 4\),
     at two tolerances: the number of energy evaluations, the wall-clock time, and the error
     against the closed forms \(\log Z = \tfrac d2 \log 2\pi\) and
     \(d \log(4^{1/4}\Gamma(1/4)/2)\). Beside it, annealed importance sampling
-    (:func:`refebm.partition.sampling.ais`) in \(d = 1, \dots, 6\) (3 when ``fast``): 400
+    ([`refebm.partition.sampling.ais`][refebm.partition.ais]) in \(d = 1, \dots, 6\) (3 when ``fast``): 400
     particles from \(\mathcal N(0, 1.5^2 I)\), 40 geometric temperatures, one random-walk MH
     step each; its cost counts target-energy evaluations, its error is shown with its reported
     standard error. Deterministic for a seed except the timings.
@@ -276,12 +276,12 @@ def _ring_score(x):
 def ratio(out_dir, *, fast=False, rng=0):
     r"""Anomaly scores and denoising with an energy whose \(Z\) is never used (D6).
 
-    The model is the ring energy of :func:`refebm.energies.ring_energy` (radius 2, width
-    0.25). Left: the anomaly score :func:`refebm.ratio.anomaly_score` (the energy, defined up to
+    The model is the ring energy of [`refebm.energies.ring_energy`][refebm.energies.ring_energy] (radius 2, width
+    0.25). Left: the anomaly score [`refebm.ratio.anomaly_score`][refebm.ratio.anomaly_score] (the energy, defined up to
     a constant) over the plane; points near the ring (angle uniform, radius
     \(\mathcal N(2, 0.25^2)\)) and uniform outliers on \([-4, 4]^2\), flagged above the 99th
     percentile of the scores of a separate set of ring points. Right: points on the ring, their
-    noisy copies \(y = x + 0.5 z\), and the MAP denoising paths of :func:`refebm.ratio.denoise`.
+    noisy copies \(y = x + 0.5 z\), and the MAP denoising paths of [`refebm.ratio.denoise`][refebm.ratio.denoise].
 
     Math
     ----

@@ -33,7 +33,7 @@ def score_field(out_dir, *, fast=False, rng=0):
     r"""The score of a two-Gaussian mixture as arrows over its density contours (D21).
 
     The mixture \(0.4\,\mathcal N((-1.5, -1), \Sigma_1) + 0.6\,\mathcal N((1.5, 1), \Sigma_2)\)
-    of :class:`refebm.families.GaussianMixture`. Arrows show the direction of
+    of [`refebm.families.GaussianMixture`][refebm.families.GaussianMixture]. Arrows show the direction of
     \(\nabla_x \log p\), colored by \(\log_{10} \|\nabla_x \log p\|\): they point to the modes
     and vanish at them and at the saddle between them. Deterministic: ``rng`` is checked but
     not used.
@@ -83,7 +83,7 @@ def chains(out_dir, *, fast=False, rng=0):
     (\(x_1 > 0\)) over the steps, against the target's 1/2 (band: \(\pm 3\) binomial standard
     errors for that many independent chains). Both converge, slowly, because crossing the
     low-density region between the modes is rare (D22); the legend gives the bulk effective
-    sample size of \(x_1\) (:func:`refebm.diagnostics.ess`, second half of the chains) per
+    sample size of \(x_1\) ([`refebm.diagnostics.ess`][refebm.diagnostics.ess], second half of the chains) per
     1000 steps of one chain.
 
     Math
@@ -164,7 +164,7 @@ def ula_bias(out_dir, *, fast=False, rng=0):
     past the relaxation time \(1/\epsilon\) of ULA on this target; the variance of their
     final states is the empirical stationary variance, with \(\pm 2\) standard errors
     \(\hat v \sqrt{2/(n-1)}\). ULA follows
-    :func:`refebm.samplers.conventions.stationary_law`; MALA stays at \(s^2\). Right: MALA's
+    [`refebm.samplers.conventions.stationary_law`][refebm.samplers.conventions.stationary_law]; MALA stays at \(s^2\). Right: MALA's
     mean acceptance rate.
 
     Math
@@ -238,7 +238,7 @@ def annealed_vs_plain(out_dir, *, fast=False, rng=0):
     Target: \(0.2\,\mathcal N((-5, -5), I) + 0.8\,\mathcal N((5, 5), I)\) (Song and Ermon 2019,
     section 3.2.2). Chains start uniform on \([-8, 8]^2\). Plain ULA with the exact score
     leaves each chain in the basin it starts in, so it reports the modes' weights as about
-    1/2 each; annealed Langevin (:func:`refebm.samplers.annealed_langevin`) uses the exact
+    1/2 each; annealed Langevin ([`refebm.samplers.annealed_langevin`][refebm.samplers.annealed_langevin]) uses the exact
     scores of the noised mixtures \(p_\sigma = p * \mathcal N(0, \sigma^2 I)\), whose wide
     early levels let the chains find the weights. Bars: fraction of chains in each mode
     (\(x_1 + x_2 < 0\) or \(> 0\)), \(\pm 2\) binomial standard errors.

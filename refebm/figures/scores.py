@@ -3,7 +3,7 @@ r"""Figures on score matching: exact, sliced and denoising fits, and DSM's varia
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z_\theta\), the lectures' \(f = -E\); the score
 is \(s_\theta = \nabla_x \log p_\theta = -\nabla_x E_\theta\). The denoising loss is
 \(\tfrac12 \|s_\theta(x + \sigma z) + z / \sigma\|^2\) (the convention of
-:func:`refebm.objectives.denoising_score_matching_loss`).
+[`refebm.objectives.denoising_score_matching_loss`][refebm.objectives.denoising_score_matching_loss]).
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def score_matching_fits(out_dir, *, fast=False, rng=0):
     Data: draws of \(0.35\,\mathcal N(-1.5, 0.5^2) + 0.65\,\mathcal N(1.2, 0.7^2)\). Model:
     the quartic exponential family \(\log p_\theta = \theta^\top (x, x^2, x^3, x^4) - A(\theta)\).
     Exact score matching is solved in closed form
-    (:func:`refebm.objectives.score_matching_exponential_family`); sliced (one Gaussian
+    ([`refebm.objectives.score_matching_exponential_family`][refebm.objectives.score_matching_exponential_family]); sliced (one Gaussian
     projection per point and step) and denoising (\(\sigma = 0.3\), fresh noise each step)
-    score matching are minimized with Adam (:func:`refebm.train.fit`). Each fit is normalized
+    score matching are minimized with Adam ([`refebm.train.fit`][refebm.train.fit]). Each fit is normalized
     by quadrature; the legend gives its Fisher divergence to the data density (by quadrature).
     DSM fits the noised density \(p_\text{data} * \mathcal N(0, \sigma^2)\) (dotted), which is
     wider than the data (D16).
@@ -152,7 +152,7 @@ def dsm_variance(out_dir, *, fast=False, rng=0):
     Data: \(\tfrac12 \mathcal N((-1.5, 0), 0.5 I) + \tfrac12 \mathcal N((1.5, 0), 0.5 I)\);
     model: the fixed Gaussian \(\mathcal N(0, [[1.5, 0.3], [0.3, 1]])\). For each \(\sigma\),
     fresh \((x, z)\) pairs give the per-pair loss terms of
-    :func:`refebm.objectives.denoising_score_matching_loss`, plain and with
+    [`refebm.objectives.denoising_score_matching_loss`][refebm.objectives.denoising_score_matching_loss], plain and with
     ``control_variate=True``. Left: their sample variances, with the leading term
     \(d / (2\sigma^4)\) of the plain one. Right: both means minus \(d / (2\sigma^2)\),
     \(\pm 2\) standard errors: the same expectation, which tends to the exact score-matching

@@ -2,16 +2,16 @@ r"""Figures on training EBMs: contrastive divergence, short-run MCMC, NCE (D7, D
 
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z_\theta\), the lectures' \(f = -E\). Every
 objective is minimized; the CD gradient \(\nabla_\theta[\overline{E_\theta(x_\text{data})} -
-\overline{E_\theta(x_\text{model})}]\) (:func:`refebm.objectives.cd_gradient`) is the
+\overline{E_\theta(x_\text{model})}]\) ([`refebm.objectives.cd_gradient`][refebm.objectives.cd_gradient]) is the
 lectures' ascent direction on \(f(x_\text{train}) - f(x_\text{sample})\), negated (D7).
 Langevin steps are the CS236 ones, \(x + \epsilon \nabla_x \log p_\theta + \sqrt{2\epsilon} z\)
-(:func:`refebm.samplers.ula_step`).
+([`refebm.samplers.ula_step`][refebm.samplers.ula_step]).
 
-The two 2-D EBMs here are :class:`refebm.energies.MLPEnergy` networks (2-32-32-1, swish) plus
+The two 2-D EBMs here are [`refebm.energies.MLPEnergy`][refebm.energies.MLPEnergy] networks (2-32-32-1, swish) plus
 a fixed wide quadratic \(\|x\|^2 / (2 \cdot 3^2)\), which keeps \(e^{-E}\) integrable from the
 first step, so that \(\log Z_\theta\) and the exact negative log-likelihood can be computed by
 quadrature at any time during training. Their chains use the network's hand-written score
-(:meth:`refebm.energies.MLPEnergy.score`); the parameter gradients use autograd.
+([`refebm.energies.MLPEnergy.score`][refebm.energies.MLPEnergy.score]); the parameter gradients use autograd.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def cd_training(out_dir, *, fast=False, rng=0):
 
     Data: four Gaussians at \((\pm 1.5, \pm 1.5)\). Each Adam step (rate 0.01) advances 256
     persistent chains by 5 ULA steps (\(\epsilon = 0.02\)) on the current energy and descends
-    the CD gradient of :func:`refebm.objectives.cd_gradient` on a minibatch of 256 data
+    the CD gradient of [`refebm.objectives.cd_gradient`][refebm.objectives.cd_gradient] on a minibatch of 256 data
     points. Panels: the data; the model density \(p_\theta\) (normalized by quadrature,
     shown as \(\log p_\theta\) on a fixed scale from -10 to 0 nats) with the chains at four
     iterations; the exact negative log-likelihood of held-out data under \(p_\theta\)
@@ -190,7 +190,7 @@ def short_run(out_dir, *, fast=False, rng=0):
     from uniform noise produce data (D20).
 
     Data: four Gaussians at \((\pm 1.5, \pm 1.5)\). Each Adam step (rate 0.01) starts 200 fresh
-    chains uniform on \([-3, 3]^2\) (:func:`refebm.objectives.noise_init`), runs \(K\) ULA steps
+    chains uniform on \([-3, 3]^2\) ([`refebm.objectives.noise_init`][refebm.objectives.noise_init]), runs \(K\) ULA steps
     (\(\epsilon = 0.02\)) and descends the CD gradient against a minibatch. After training,
     fresh chains from noise are shown at steps \(0, K/4, K/2, K\) over the learned
     \(\log p_\theta\) (normalized by quadrature; scale -10 to 0 nats). The chains after
@@ -282,7 +282,7 @@ def nce(out_dir, *, fast=False, rng=0):
     Model: \(E_\theta(x) = (x - \mu)^2 / (2 s^2)\) with a free normalizer \(c\), so
     \(\log p = -E_\theta - c\); data: 500 draws of \(\mathcal N(1, 0.8^2)\); noise:
     \(\mathcal N(0, \tau^2)\), as many draws as data (\(\nu = 1\)). Left: Adam on
-    :func:`refebm.objectives.nce_loss` with \(\tau = 2\): the learned \(c\) against the true
+    [`refebm.objectives.nce_loss`][refebm.objectives.nce_loss] with \(\tau = 2\): the learned \(c\) against the true
     \(\log Z_\theta = \log(s \sqrt{2\pi})\) of the current \(\theta\). Middle: the learned
     classifier \(\sigma(G(x))\) against the optimal \(p_d / (p_d + \nu p_n)\). Right: for each
     \(\tau\), fresh data and noise are drawn many times and the loss minimized (BFGS); the

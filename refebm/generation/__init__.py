@@ -5,15 +5,15 @@ for the data density perturbed at every level of a geometric ladder \(\sigma_1 >
 \sigma_L\), \(p_\sigma = p_\text{data} * \mathcal N(0, \sigma^2 I)\), by the multi-scale
 denoising score-matching objective; samples come from annealed Langevin dynamics down the
 ladder. The module also measures what the samples get right: the fraction of samples in each
-mode (:func:`mode_weights`), for annealed Langevin and for plain Langevin with the same model
-from the same start (:func:`compare_samplers`).
+mode ([`mode_weights`][refebm.generation.mode_weights]), for annealed Langevin and for plain Langevin with the same model
+from the same start ([`compare_samplers`][refebm.generation.compare_samplers]).
 
 Convention: \(p(x) = e^{-E(x)} / Z\) (the lectures' \(f = -E\)); a score is \(\nabla_x \log p
 = -\nabla_x E\), shape ``(n, d)``. The network is a
-:class:`~refebm.energies.NoiseConditionalMLP`, an energy \(E_\theta(x, \sigma)\) whose score is
+[`NoiseConditionalMLP`][refebm.energies.NoiseConditionalMLP], an energy \(E_\theta(x, \sigma)\) whose score is
 \(-\nabla_x E_\theta\). Langevin steps use NCSN's parametrization \(x + \tfrac{\alpha}{2} s +
 \sqrt{\alpha} z\), the CS236 step with \(\epsilon = \alpha / 2\)
-(:mod:`refebm.samplers.langevin`).
+([`refebm.samplers.langevin`][refebm.samplers]).
 
 Why the ladder (D18). Far from the data the score of \(p\) is estimated from almost no samples,
 and where two modes are separated by a region of low density the score inside each mode does
@@ -23,7 +23,7 @@ matching therefore cannot see \(w\), and plain Langevin, which never crosses the
 proportions of its starting points. Large noise fills the gap; the weights show in the score of
 \(p_\sigma\), and Langevin at that level mixes between the modes before the ladder narrows.
 
-NumPy only (the training differentiates with autograd); :func:`mode_weights` runs on any
+NumPy only (the training differentiates with autograd); [`mode_weights`][refebm.generation.mode_weights] runs on any
 array namespace.
 
 Examples

@@ -16,14 +16,14 @@ __all__ = ["Comparison", "mode_weights", "compare_samplers"]
 
 
 class Comparison(NamedTuple):
-    """What :func:`compare_samplers` returns: the two sample sets and their mode weights.
+    """What [`compare_samplers`][refebm.generation.compare_samplers] returns: the two sample sets and their mode weights.
 
     Attributes
     ----------
     annealed, plain : ndarray, shape (n, d)
         Annealed Langevin down the ladder, and plain Langevin at the smallest level.
     annealed_weights, plain_weights : ndarray, shape (K,)
-        :func:`mode_weights` of each.
+        [`mode_weights`][refebm.generation.mode_weights] of each.
     """
 
     annealed: np.ndarray
@@ -45,7 +45,7 @@ def mode_weights(samples, centers, labels=None):
     samples : array, shape (n, d)
     centers : array, shape (M, d)
         The modes' centers, or (with ``labels``) reference points that trace each mode's
-        shape (the noise-free arcs of :func:`two_moons_from_noise`, say).
+        shape (the noise-free arcs of [`two_moons_from_noise`][refebm.generation.two_moons_from_noise], say).
     labels : int array, shape (M,), optional
         The mode of each center, values ``0..K-1``; default: center ``k`` is mode ``k``.
 
@@ -100,7 +100,7 @@ def compare_samplers(score_fn, sigmas, x0, rng, *, step_size, n_steps_each, plai
     ----------
     score_fn : callable
         ``score_fn(x, sigma) -> (n, d)`` for a scalar ``sigma``: a trained model's
-        ``model.score`` or the exact :func:`noisy_mixture_score`.
+        ``model.score`` or the exact [`noisy_mixture_score`][refebm.generation.noisy_mixture_score].
     sigmas : array, shape (L,)
         Strictly decreasing noise levels.
     x0 : array, shape (n, d)
@@ -116,7 +116,7 @@ def compare_samplers(score_fn, sigmas, x0, rng, *, step_size, n_steps_each, plai
         Plain Langevin's \(\alpha\) (fixed), for \(L T\) steps: as many score evaluations as
         annealed Langevin.
     centers : array, shape (M, d)
-        Where the modes are, for :func:`mode_weights`.
+        Where the modes are, for [`mode_weights`][refebm.generation.mode_weights].
     labels : int array, shape (M,), optional
         The mode of each center.
 
@@ -129,7 +129,7 @@ def compare_samplers(score_fn, sigmas, x0, rng, *, step_size, n_steps_each, plai
     ----
     Annealed (Song and Ermon 2019, Algorithm 1): for \(i = 1, \dots, L\), \(T\) steps \(x
     \leftarrow x + \tfrac{\alpha_i}2 s(x, \sigma_i) + \sqrt{\alpha_i} z\) with \(\alpha_i =
-    \epsilon \sigma_i^2 / \sigma_L^2\) (:func:`refebm.samplers.annealed_langevin`). Plain: \(L
+    \epsilon \sigma_i^2 / \sigma_L^2\) ([`refebm.samplers.annealed_langevin`][refebm.samplers.annealed_langevin]). Plain: \(L
     T\) steps \(x \leftarrow x + \tfrac{\alpha}2 s(x, \sigma_L) + \sqrt{\alpha} z\), Langevin
     on the least noisy density only (D11), which is the same function run with the one level
     \(\sigma_L\).

@@ -19,7 +19,7 @@ __all__ = ["NCSNResult", "geometric_sigmas", "ncsn_loss", "train_ncsn", "noisy_m
 
 
 class NCSNResult(NamedTuple):
-    """What :func:`train_ncsn` returns.
+    """What [`train_ncsn`][refebm.generation.train_ncsn] returns.
 
     Attributes
     ----------
@@ -27,7 +27,7 @@ class NCSNResult(NamedTuple):
         The trained network; ``model.score(x, sigma)`` is \\(s_\\theta(x, \\sigma)\\), and
         ``model.layers`` its weights as ``(W, b)`` pairs.
     losses : ndarray, shape (S,)
-        The minibatch loss :func:`ncsn_loss` at the start of each of the \\(S\\) steps (all
+        The minibatch loss [`ncsn_loss`][refebm.generation.ncsn_loss] at the start of each of the \\(S\\) steps (all
         stages, in order).
     sigmas : ndarray, shape (L,)
         The noise levels it was trained for, decreasing.
@@ -136,7 +136,7 @@ def ncsn_loss(score, x, sigmas, levels, noise):
     \(\sigma^2 \cdot \tfrac12 \|s(\tilde x, \sigma) + z / \sigma\|^2\), the weighted denoising
     loss of D16, of order 1 at every level. With \(l_i\) uniform on the levels its expectation
     is the multi-scale loss \(\frac1L \sum_l \sigma_l^2 \ell_\text{DSM}(\sigma_l)\) of
-    :func:`refebm.objectives.score_matching.multiscale_denoising_score_matching_loss`; with
+    [`refebm.objectives.score_matching.multiscale_denoising_score_matching_loss`][refebm.objectives.multiscale_denoising_score_matching_loss]; with
     every point repeated once at every level it equals that loss exactly. One network pass per
     step instead of \(L\) (NCSN's own training draws one level per point the same way).
 
@@ -187,16 +187,16 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000
     data : array, shape (N, d)
         Training points.
     sigmas : array, shape (L,)
-        Strictly decreasing noise levels (for instance :func:`geometric_sigmas`).
+        Strictly decreasing noise levels (for instance [`geometric_sigmas`][refebm.generation.geometric_sigmas]).
     hidden : int >= 1
         Width of the two hidden layers of the
-        :class:`~refebm.energies.NoiseConditionalMLP` (input \([x, \log\sigma]\), output the
+        [`NoiseConditionalMLP`][refebm.energies.NoiseConditionalMLP] (input \([x, \log\sigma]\), output the
         energy, scaled by \(1/\sigma\)).
     activation : {"swish", "softplus", "tanh"}
         Swish (the default) grows linearly for large inputs, as the noisy scores do far out
         at the large levels; tanh saturates there.
     steps : int >= 1, or sequence of them
-        Adam steps (:func:`refebm.train.fit`), one entry per stage.
+        Adam steps ([`refebm.train.fit`][refebm.train.fit]), one entry per stage.
     step_size : float > 0, or sequence of them
         Adam's learning rate for each stage (the same length as ``steps``). Adam restarts at
         each stage. The default, 3000 steps at 1e-2 then 1000 at 1e-3, is a piecewise-constant
@@ -206,7 +206,7 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000
         Points per step, each with its own level and noise; default ``min(256, N)``.
     rng : numpy.random.Generator or int
         The only source of randomness. In order: the initial weights (Glorot normal,
-        :func:`refebm.energies.random_mlp_weights`), then per step the minibatch permutation
+        [`refebm.energies.random_mlp_weights`][refebm.energies.random_mlp_weights]), then per step the minibatch permutation
         (once per epoch), the levels ``rng.integers(0, L, batch_size)`` and the noise
         ``rng.standard_normal((batch_size, d))``.
     progress : bool
@@ -219,7 +219,7 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000
 
     Math
     ----
-    Minimizes :func:`ncsn_loss`, an unbiased estimate of Song and Ermon's (2019) eq. (6) with
+    Minimizes [`ncsn_loss`][refebm.generation.ncsn_loss], an unbiased estimate of Song and Ermon's (2019) eq. (6) with
     \(\lambda(\sigma) = \sigma^2\),
     \(\frac1L \sum_l \tfrac{\sigma_l^2}2\, \mathbb E \|s_\theta(x + \sigma_l z, \sigma_l) + z /
     \sigma_l\|^2\), whose minimizer is \(s_\theta(\cdot, \sigma_l) = \nabla \log p_{\sigma_l}\)
@@ -279,7 +279,7 @@ def noisy_mixture_score(mixture):
     score_fn : callable
         ``score_fn(x, sigma) -> (n, d)`` for a scalar ``sigma > 0``: the score of
         \(p_\sigma = p * \mathcal N(0, \sigma^2 I) = \sum_k w_k \mathcal N(\mu_k, \Sigma_k +
-        \sigma^2 I)\) (closed form, :meth:`GaussianMixture.score`). It is what a perfectly
+        \sigma^2 I)\) (closed form, [`GaussianMixture.score`][refebm.families.GaussianMixture.score]). It is what a perfectly
         trained NCSN would return, so it separates the sampler's error from the model's.
 
     Math

@@ -96,7 +96,7 @@ def two_moons(n, rng, *, weights=(0.5, 0.5), scale=0.1):
     Returns
     -------
     TwoMoons
-        ``(x, labels)``; ``x`` is :func:`two_moons_from_noise` of the draws.
+        ``(x, labels)``; ``x`` is [`two_moons_from_noise`][refebm.generation.two_moons_from_noise] of the draws.
 
     Math
     ----

@@ -137,7 +137,7 @@ def nce_loss(energy, log_z, x_data, x_noise, noise_log_prob, nu=None):
     D19, Gutmann and Hyvarinen (2012) eq. (8) with \(1/T_d\) normalization: the population
     objective is minimized exactly at \(p_m = p_\text{data}\), which makes \(c\) the true
     \(\log Z_\theta\) when the family contains the data density
-    (:func:`nce_population_loss`).
+    ([`nce_population_loss`][refebm.objectives.nce_population_loss]).
 
     Examples
     --------
@@ -172,7 +172,7 @@ def nce_population_loss(energy, log_z, data_log_prob, noise_log_prob, nu, bounds
     Parameters
     ----------
     energy, log_z, noise_log_prob, nu
-        As in :func:`nce_loss` (``nu`` is required here).
+        As in [`nce_loss`][refebm.objectives.nce_loss] (``nu`` is required here).
     data_log_prob : callable
         ``data_log_prob(x) -> (n,)``, the normalized log density of the data.
     bounds : sequence of (lo, hi)

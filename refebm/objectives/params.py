@@ -3,9 +3,9 @@ r"""The one helper for energies written as ``energy_of_theta(theta, x)``.
 Every objective takes its model as an energy ``energy(x) -> (n,)`` with the parameters closed
 over, and its value is differentiated from outside (``autograd.grad(lambda th:
 score_matching_loss(partial(E, th), x))(th0)``). The few functions that *return* a parameter
-gradient (:func:`~refebm.objectives.likelihood.nll_gradient`,
-:func:`~refebm.objectives.contrastive.cd_gradient` and the CD variants built on it) need to
-know which parameters to differentiate: they take a :class:`ParametricEnergy`, an energy that
+gradient ([`nll_gradient`][refebm.objectives.nll_gradient],
+[`cd_gradient`][refebm.objectives.cd_gradient] and the CD variants built on it) need to
+know which parameters to differentiate: they take a [`ParametricEnergy`][refebm.objectives.ParametricEnergy], an energy that
 still closes over its parameters but keeps them, and the function of them, at hand.
 """
 
@@ -26,7 +26,7 @@ class ParametricEnergy(NamedTuple):
     Call it as any energy, ``model(x) -> (n,)``; ``model.at(theta2)`` is the same energy at
     other parameters, and ``model.gradient(objective)`` is
     \(\nabla_\theta\, \mathtt{objective}(E_\theta)\) at ``model.theta`` by autograd. Build it
-    with :func:`parametric`.
+    with [`parametric`][refebm.objectives.parametric].
     """
 
     energy_of_theta: Callable
@@ -80,7 +80,7 @@ def parametric(energy_of_theta, theta):
 
 
 def parametric_iv(name, model):
-    """``model`` if it is a :class:`ParametricEnergy`, else a ``TypeError`` that says how."""
+    """``model`` if it is a [`ParametricEnergy`][refebm.objectives.ParametricEnergy], else a ``TypeError`` that says how."""
     if not isinstance(model, ParametricEnergy):
         raise TypeError(
             f"`{name}` must be a ParametricEnergy so that the gradient has parameters to be "

@@ -1,12 +1,12 @@
 r"""The partition function \(Z = \int e^{-E(x)} dx\) of an EBM, computed several independent
 ways (D1, D5).
 
-- :func:`quadrature`: tensor-product double-exponential rule in log space for ``d <= 3``
+- [`quadrature`][refebm.partition.quadrature]: tensor-product double-exponential rule in log space for ``d <= 3``
   (4 with a warning), differentiable by autograd.
-- :func:`adaptive`: :mod:`scipy.integrate` (``nquad``, ``cubature``, ``tanhsinh``), the
+- [`adaptive`][refebm.partition.adaptive]: `scipy.integrate` (``nquad``, ``cubature``, ``tanhsinh``), the
   independent cross-check (NumPy only, not differentiable).
-- :func:`enumerate_states`: exact log-sum-exp over a finite table of states, differentiable.
-- :func:`importance_sampling` and :func:`ais` (annealed importance sampling): Monte Carlo
+- [`enumerate_states`][refebm.partition.enumerate_states]: exact log-sum-exp over a finite table of states, differentiable.
+- [`importance_sampling`][refebm.partition.importance_sampling] and [`ais`][refebm.partition.ais] (annealed importance sampling): Monte Carlo
   estimates of log Z with a standard error, for models too large for the rules above.
 
 Convention: \(p(x) = e^{-E(x)} / Z\); the lectures' \(f = -E\).

@@ -6,9 +6,9 @@ For \(p(x) = e^{-E(x)} / Z\) on a box \(B = \prod_i (a_i, b_i)\) (the lectures' 
     \log Z = \log \int_B e^{-E(x)}\, dx .
 \]
 
-:func:`quadrature` is the library's own rule: a tensor product of double-exponential (DE)
+[`quadrature`][refebm.partition.quadrature] is the library's own rule: a tensor product of double-exponential (DE)
 rules, computed in log space and differentiable by autograd with respect to the parameters
-the energy closes over. :func:`adaptive` wraps :mod:`scipy.integrate` (``nquad``,
+the energy closes over. [`adaptive`][refebm.partition.adaptive] wraps `scipy.integrate` (``nquad``,
 ``cubature``, ``tanhsinh``) as an independent second computation of the same number.
 
 The DE rule (Takahashi and Mori 1974) substitutes \(x = \phi(t)\) with \(u = \tfrac{\pi}{2}
@@ -47,7 +47,7 @@ __all__ = ["QuadratureResult", "IntegrationError", "quadrature"]
 
 
 class QuadratureResult(NamedTuple):
-    """The result of :func:`quadrature` or :func:`adaptive`.
+    """The result of [`quadrature`][refebm.partition.quadrature] or [`adaptive`][refebm.partition.adaptive].
 
     Attributes
     ----------
@@ -69,7 +69,7 @@ class IntegrationError(RuntimeError):
 
     Raised when the integrand is not integrable on the box (mass at the edge of the range)
     or when the error estimate does not reach ``tol`` within the budget. ``result`` holds the
-    last estimate (a :class:`QuadratureResult`), or ``None`` when there is none.
+    last estimate (a [`QuadratureResult`][refebm.partition.QuadratureResult]), or ``None`` when there is none.
     """
 
     def __init__(self, message, result=None):
@@ -278,7 +278,7 @@ def _slab(F, axis, k):
 
 
 def _continued(F, axis, cont, low, xp):
-    """Log-density at the continued nodes of one end (see :func:`_fit`), -inf where a fitted
+    """Log-density at the continued nodes of one end (see `_fit`), -inf where a fitted
     node has zero density."""
     slabs = [_slab(F, axis, k) for k in cont.index]
     W = cont.W_low if low else cont.W
@@ -557,7 +557,7 @@ class _BoxResult(NamedTuple):
 
 
 def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False):
-    """The refinement loop on one box; see :func:`quadrature` for the rule."""
+    """The refinement loop on one box; see [`quadrature`][refebm.partition.quadrature] for the rule."""
     d = len(bounds)
     maps = [_make_map(i, lo, hi)._replace(ulps_a=_ULPS_CUT if lo in cuts[i] else _ULPS,
                                           ulps_b=_ULPS_CUT if hi in cuts[i] else _ULPS)
@@ -643,7 +643,7 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False)
 
 
 def _ends_error(level):
-    """The change of log Z_h when the continued ends use one term fewer (see :func:`_fit`)."""
+    """The change of log Z_h when the continued ends use one term fewer (see `_fit`)."""
     if not any(ax.n_lo or ax.n_hi for ax in level.axes):
         return 0.0
     low = _log_terms(level.F, level.axes, anp, low=True)
@@ -795,19 +795,19 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
         Either end may be infinite. Bounds are constants (not differentiated).
     points : sequence, optional
         Where the integrand is not smooth or has narrow or far modes, as in
-        :func:`scipy.integrate.quad`: one sequence of locations per dimension (a flat sequence
+        `scipy.integrate.quad`: one sequence of locations per dimension (a flat sequence
         of numbers when ``d = 1``). Each axis is cut there and every box of the cut grid is
         integrated on its own, so kinks, steps and cusps sit on faces, where the rule resolves
         them, and a mode at a cut gets nodes clustered double-exponentially around it. When
         omitted and ``energy`` is a bound method of an object with ``quadrature_points()``
-        (refebm's Gaussian and mixture families, :func:`refebm.compose.mixture` of them), the
+        (refebm's Gaussian and mixture families, [`refebm.compose.mixture`][refebm.compose.mixture] of them), the
         object's modes are used.
     tol : float, default 1e-10
         Target for the absolute error of ``log_z`` (about the relative error of \(Z\)).
     check : bool, default False
-        Also compute \(\log Z\) with :func:`refebm.partition.adaptive` (scipy's adaptive
+        Also compute \(\log Z\) with [`refebm.partition.adaptive`][refebm.partition.adaptive] (scipy's adaptive
         Gauss-Kronrod cubature: different nodes, a different error estimate), box by box, and
-        raise :class:`IntegrationError` when the two differ by more than ``tol`` plus both
+        raise [`IntegrationError`][refebm.partition.IntegrationError] when the two differ by more than ``tol`` plus both
         error estimates. NumPy only, not under autograd.
     max_evals : int, default 5_000_000
         Budget of energy evaluations over all levels and boxes.
@@ -868,7 +868,7 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
     cannot end the refinement, since it must be confirmed on a grid with new nodes and by
     the pattern of three halvings. A kink, step or cusp inside the box gives algebraic
     convergence (the same few digits per halving): after three candidates with that
-    pattern, :class:`IntegrationError` names the region where the rule and its twin
+    pattern, [`IntegrationError`][refebm.partition.IntegrationError] names the region where the rule and its twin
     disagree most, and asks for ``points=``.
 
     **What this can and cannot see.** Measured by ``benchmarks/bench_quadrature_reliability.py``

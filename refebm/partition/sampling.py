@@ -61,7 +61,7 @@ class AISResult(NamedTuple):
     Attributes
     ----------
     log_z, stderr, log_weights, ess
-        As in :class:`LogZEstimate`.
+        As in [`LogZEstimate`][refebm.partition.LogZEstimate].
     samples : array ``(n, d)``
         The final states; with the weights, a weighted sample of the target.
     acceptance_rate : ndarray ``(K,)``
@@ -178,7 +178,7 @@ def ais(energy, init_sample, init_log_prob, betas, transition, rng, *, n_steps=1
         \(0 = \beta_0 < \beta_1 < \dots < \beta_K = 1\).
     transition : callable
         ``transition(beta, bridge_energy) -> kernel``: a kernel (see
-        :mod:`refebm.samplers`) that leaves \(p_\beta \propto e^{-E_\beta}\) invariant, e.g.
+        [`refebm.samplers`][refebm.samplers]) that leaves \(p_\beta \propto e^{-E_\beta}\) invariant, e.g.
         ``lambda beta, e: mala_kernel(e, 0.1)`` or, for an RBM on the joint state, a Gibbs
         kernel with the bridge's parameters. A kernel with ``exact=False`` (ULA) triggers a
         warning: its bias enters the estimate.
@@ -196,7 +196,7 @@ def ais(energy, init_sample, init_log_prob, betas, transition, rng, *, n_steps=1
     \(\log w \mathrel{+}= -(\beta_k - \beta_{k-1})(E(x_{k-1}) - E_0(x_{k-1}))\), then
     \(x_k \sim T_k(x_{k-1}, \cdot)\) with \(T_k\) leaving \(p_{\beta_k}\) invariant. Then
     \(E[w] = Z / Z_0 = Z\) (Neal 2001, section 2), and \(\log \hat Z\), its standard error and
-    bias are as for importance sampling (:func:`importance_sampling`). With ``betas = [0, 1]``
+    bias are as for importance sampling ([`importance_sampling`][refebm.partition.importance_sampling]). With ``betas = [0, 1]``
     this is importance sampling from \(p_0\).
 
     Examples

@@ -1,5 +1,5 @@
-r"""\(\log Z\) by :mod:`scipy.integrate`: the independent cross-check of
-:func:`refebm.partition.quadrature` (D1, D5).
+r"""\(\log Z\) by `scipy.integrate`: the independent cross-check of
+[`refebm.partition.quadrature`][refebm.partition.quadrature] (D1, D5).
 
 NumPy only and not differentiable: scipy's integrators call the energy on plain arrays.
 """
@@ -41,7 +41,7 @@ def _reference_energy(energy_host, bounds):
 
 
 def adaptive(energy, bounds, *, tol=1e-10, method="cubature"):
-    r"""\(\log Z\) by :mod:`scipy.integrate`: the independent check of :func:`quadrature`.
+    r"""\(\log Z\) by `scipy.integrate`: the independent check of [`quadrature`][refebm.partition.quadrature].
 
     NumPy only and not differentiable (scipy's integrators call the energy on plain arrays).
 
@@ -55,10 +55,10 @@ def adaptive(energy, bounds, *, tol=1e-10, method="cubature"):
         Requested relative tolerance of \(Z\), i.e. absolute tolerance of \(\log Z\)
         (``nquad`` needs ``tol >= 50 eps``).
     method : {"cubature", "nquad", "tanhsinh"}
-        ``"cubature"``: :func:`scipy.integrate.cubature` (Gauss-Kronrod 21 product rule,
+        ``"cubature"``: `scipy.integrate.cubature` (Gauss-Kronrod 21 product rule,
         adaptive subdivision, infinite limits by a change of variables). ``"nquad"``: nested
-        QUADPACK (:func:`scipy.integrate.nquad`), slow but the classic reference.
-        ``"tanhsinh"``: :func:`scipy.integrate.tanhsinh` nested over the axes in log space.
+        QUADPACK (`scipy.integrate.nquad`), slow but the classic reference.
+        ``"tanhsinh"``: `scipy.integrate.tanhsinh` nested over the axes in log space.
 
     Returns
     -------

@@ -3,10 +3,10 @@ r"""Samplers for energy-based models: Metropolis-Hastings, Langevin (ULA, MALA, 
 Every algorithm is a pure, deterministic step function that takes its noise as arrays (so two
 implementations fed the same noise can be compared value for value), an ``init`` that starts
 chains at points, NamedTuple states and infos, and a kernel ``kernel(state, rng) -> (state,
-info)`` that draws the noise from a ``numpy.random.Generator``. :func:`sample` runs any kernel
+info)`` that draws the noise from a ``numpy.random.Generator``. [`sample`][refebm.samplers.sample] runs any kernel
 over many chains at once. Energies follow \(p = e^{-E}/Z\) (the lectures' \(f = -E\)); scores are
 \(\nabla_x \log p = -\nabla_x E\). Langevin parametrizations are in
-:mod:`refebm.samplers.conventions`.
+[`refebm.samplers.conventions`][refebm.samplers.conventions].
 """
 
 from . import conventions

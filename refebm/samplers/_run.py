@@ -1,9 +1,9 @@
-r"""The kernel interface and the one driver, :func:`sample`, that runs any kernel over many chains.
+r"""The kernel interface and the one driver, [`sample`][refebm.samplers.sample], that runs any kernel over many chains.
 
 A *kernel* is ``kernel(state, rng) -> (state, info)``: one Markov step for every chain at once,
 built from a deterministic step function by drawing that step's noise from ``rng``. The kernels
-in :mod:`refebm.samplers` are :class:`Kernel` tuples that also carry ``init`` (``x0 -> state``),
-so :func:`sample` can start them from points; a plain callable works too, with the points
+in [`refebm.samplers`][refebm.samplers] are [`Kernel`][refebm.samplers.Kernel] tuples that also carry ``init`` (``x0 -> state``),
+so [`sample`][refebm.samplers.sample] can start them from points; a plain callable works too, with the points
 themselves as its state.
 
 The driver loops over steps (never over chains: every step updates all chains as one array),
@@ -49,7 +49,7 @@ class Kernel(NamedTuple):
 
 
 class SampleResult(NamedTuple):
-    """What :func:`sample` returns.
+    """What [`sample`][refebm.samplers.sample] returns.
 
     Attributes
     ----------
@@ -83,7 +83,7 @@ def sample(kernel, x0, n_steps, rng, *, thin=1, keep="all", callback=None, progr
     Parameters
     ----------
     kernel : Kernel or callable
-        ``kernel(state, rng) -> (state, info)``. A :class:`Kernel` is started with
+        ``kernel(state, rng) -> (state, info)``. A [`Kernel`][refebm.samplers.Kernel] is started with
         ``kernel.init(x0)``; a plain callable uses ``x0`` itself as the state.
     x0 : array, shape ``(n_chains, d)``
         Starting points, one row per chain; finite.

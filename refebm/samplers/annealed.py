@@ -131,13 +131,13 @@ def annealed_langevin(score_fn, sigmas, step_size, n_steps_each, x0, rng, *, den
     Returns
     -------
     array ``(n, d)``
-        Equal, value for value, to :func:`annealed_langevin_from_noise` with
+        Equal, value for value, to [`annealed_langevin_from_noise`][refebm.samplers.annealed_langevin_from_noise] with
         ``noise = rng.standard_normal((L, T, n, d))`` (the draws are made one step at a time,
         in that order, so the full noise array is never held).
 
     Math
     ----
-    D18: see :func:`annealed_langevin_from_noise`.
+    D18: see [`annealed_langevin_from_noise`][refebm.samplers.annealed_langevin_from_noise].
 
     Examples
     --------

@@ -19,13 +19,13 @@ its own step parameter (\(\nabla_x \log p = \nabla_x f = -\nabla_x E\), the scor
 
 The first three (and NCSN at each level) satisfy \(b^2 = 2a\): they are one update written with
 three step parameters, related by \(\epsilon_{\text{CS236}} = \epsilon_{\text{SK}}^2 / 2
-= h / 2\) (:func:`convert_step`). A decoupled pair with \(b^2 \ne 2a\) is the CS236 update with
+= h / 2\) ([`convert_step`][refebm.samplers.conventions.convert_step]). A decoupled pair with \(b^2 \ne 2a\) is the CS236 update with
 \(\epsilon = b^2 / 2\) on the tempered density \(p^{1/T}\), \(T = b^2 / (2a)\)
-(:func:`decoupled_temperature`): with the usual small noise (\(b^2 \ll 2a\)) it samples a
+([`decoupled_temperature`][refebm.samplers.conventions.decoupled_temperature]): with the usual small noise (\(b^2 \ll 2a\)) it samples a
 sharpened density, close to gradient descent.
 
 None of them samples \(p\) exactly at a fixed step: on a Gaussian target the chain is a Gaussian
-AR(1) process whose stationary law :func:`ula_stationary_gaussian` gives in closed form.
+AR(1) process whose stationary law [`ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian] gives in closed form.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def drift_and_noise(step, convention="cs236"):
 
     Math
     ----
-    D11: see the table in :mod:`refebm.samplers.conventions`.
+    D11: see the table in [`refebm.samplers.conventions`][refebm.samplers.conventions].
 
     Examples
     --------
@@ -299,7 +299,7 @@ def ula_stationary_gaussian(mean, cov, drift, noise_scale):
 def stationary_law(mean, cov, step, convention="cs236"):
     r"""The stationary law of ULA in ``convention`` with ``step`` on \(N(\mu, \Sigma)\).
 
-    Equal to :func:`ula_stationary_gaussian` with ``drift_and_noise(step, convention)``.
+    Equal to [`ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian] with ``drift_and_noise(step, convention)``.
 
     Examples
     --------

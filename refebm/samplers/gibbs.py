@@ -1,6 +1,6 @@
 r"""Gibbs samplers for the Ising model and the RBM, as deterministic steps given their uniforms.
 
-Conventions are those of :mod:`refebm.discrete` (\(p = e^{-E} / Z\), the lectures' \(f = -E\)):
+Conventions are those of [`refebm.discrete`][refebm.discrete] (\(p = e^{-E} / Z\), the lectures' \(f = -E\)):
 
 * Ising, spins \(s \in \{-1, +1\}^d\): \(E(s) = -\tfrac12 s^\top J s - h^\top s\) with \(J\)
   symmetric, zero diagonal. One spin given the rest:
@@ -200,14 +200,14 @@ def _draw_uniform(rng, shape, xp, like):
 
 
 def ising_gibbs_kernel(J, h):
-    r"""Systematic-scan Gibbs for an Ising model as a :class:`~refebm.samplers.Kernel`.
+    r"""Systematic-scan Gibbs for an Ising model as a [`Kernel`][refebm.samplers.Kernel].
 
-    Each call draws uniforms ``(n, d)`` from ``rng`` and applies :func:`ising_gibbs_step`.
+    Each call draws uniforms ``(n, d)`` from ``rng`` and applies [`ising_gibbs_step`][refebm.samplers.ising_gibbs_step].
 
     Returns
     -------
     Kernel
-        State :class:`GibbsState` (``x`` = spins), ``exact=True``.
+        State [`GibbsState`][refebm.samplers.GibbsState] (``x`` = spins), ``exact=True``.
 
     Examples
     --------
@@ -234,7 +234,7 @@ def ising_gibbs_kernel(J, h):
 
 
 def rbm_gibbs_kernel(W, b, c):
-    r"""Block Gibbs for an RBM on the joint state \((v, h)\) as a :class:`~refebm.samplers.Kernel`.
+    r"""Block Gibbs for an RBM on the joint state \((v, h)\) as a [`Kernel`][refebm.samplers.Kernel].
 
     The state ``x`` is ``(n, m + k)``: visible units, then hidden units. Each call draws
     ``uniform_h`` ``(n, k)`` then ``uniform_v`` ``(n, m)`` from ``rng``, samples
@@ -244,7 +244,7 @@ def rbm_gibbs_kernel(W, b, c):
     Returns
     -------
     Kernel
-        State :class:`GibbsState`, ``exact=True``.
+        State [`GibbsState`][refebm.samplers.GibbsState], ``exact=True``.
 
     Examples
     --------

@@ -9,14 +9,14 @@ Every step here uses the CS236 parametrization (D11; lecture notes 000 and 004):
 with \(\nabla_x \log p = \nabla_x f = -\nabla_x E\): the score, which needs no \(Z\) (D12).
 Song & Kingma's \(x + (\epsilon^2/2) \nabla \log p + \epsilon z\), TensorFlow Probability's
 \(x + (h/2) \nabla \log p + \sqrt{h} z\), NCSN's per-level \(\alpha_i\) and decoupled
-(drift, noise) pairs are converted to this one by :mod:`refebm.samplers.conventions`.
+(drift, noise) pairs are converted to this one by [`refebm.samplers.conventions`][refebm.samplers.conventions].
 
-* ULA (:func:`ula_step`) repeats the update without correction. It does **not** sample \(p\) for
+* ULA ([`ula_step`][refebm.samplers.ula_step]) repeats the update without correction. It does **not** sample \(p\) for
   \(\epsilon > 0\): on \(N(\mu, s^2)\) its stationary variance is \(s^2 / (1 - \epsilon/(2 s^2))\)
-  (:func:`refebm.samplers.conventions.ula_stationary_gaussian`).
-* MALA (:func:`mala_step`) uses the update as a Metropolis-Hastings proposal and accepts it
+  ([`refebm.samplers.conventions.ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian]).
+* MALA ([`mala_step`][refebm.samplers.mala_step]) uses the update as a Metropolis-Hastings proposal and accepts it
   with the Hastings ratio, which makes \(p\) exactly invariant.
-* Annealed Langevin (:mod:`refebm.samplers.annealed`, NCSN, Song & Ermon 2019, Algorithm 1)
+* Annealed Langevin ([`refebm.samplers.annealed`][refebm.samplers], NCSN, Song & Ermon 2019, Algorithm 1)
   runs Langevin on a sequence of noise-perturbed densities with decreasing \(\sigma\) (D18).
 """
 
@@ -102,10 +102,10 @@ def energy_and_score(energy, score=None):
 
         1. ``energy`` is the bound ``energy`` method of an object with a callable
            ``energy_and_score`` method (``GaussianMixture(...).energy``, or a target object of
-           your own; :func:`refebm.diff.analytic_energy_and_score`): that method, which
+           your own; [`refebm.diff.analytic_energy_and_score`][refebm.diff.analytic_energy_and_score]): that method, which
            returns the pair ``(E(x), s(x))`` and can share the work the two have in common (a
            mixture's log-terms, say);
-        2. the analytic ``score`` of such an object (:func:`refebm.diff.analytic_score`);
+        2. the analytic ``score`` of such an object ([`refebm.diff.analytic_score`][refebm.diff.analytic_score]);
         3. autograd: one forward pass of ``energy`` and one reverse pass
            (``autograd.make_vjp``) give both values (NumPy only).
 
@@ -200,7 +200,7 @@ def decoupled_langevin_step(x, score, drift, noise_scale, noise):
     D11, D20. Code that tunes \(a\) and \(b\) separately (IGEBM-style) samples the tempered
     density \(p^{1/T}\) with \(T = b^2 / (2a)\): the update equals the CS236 step
     \(x + \epsilon \nabla \log p^{1/T} + \sqrt{2\epsilon} z\) with \(\epsilon = b^2/2\)
-    (:func:`refebm.samplers.conventions.decoupled_temperature`).
+    ([`refebm.samplers.conventions.decoupled_temperature`][refebm.samplers.conventions.decoupled_temperature]).
 
     Examples
     --------
@@ -278,7 +278,7 @@ def ula_init(x, score):
 
 
 def ula_kernel(energy, step_size, score=None):
-    r"""The unadjusted Langevin algorithm (CS236 step) as a :class:`~refebm.samplers.Kernel`.
+    r"""The unadjusted Langevin algorithm (CS236 step) as a [`Kernel`][refebm.samplers.Kernel].
 
     Parameters
     ----------
@@ -288,13 +288,13 @@ def ula_kernel(energy, step_size, score=None):
         \(\epsilon > 0\).
     score : callable, optional
         ``score(x) -> (n, d)``; when omitted, the energy's own object supplies it or autograd
-        does (see :func:`energy_and_score`).
+        does (see [`energy_and_score`][refebm.samplers.energy_and_score]).
 
     Returns
     -------
     Kernel
         ``exact=False``: the stationary law is biased (D11); see
-        :func:`refebm.samplers.conventions.ula_stationary_gaussian`.
+        [`refebm.samplers.conventions.ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian].
 
     Math
     ----
@@ -335,7 +335,7 @@ def ula_kernel(energy, step_size, score=None):
 def mala_init(x, energy, score=None):
     r"""Start MALA chains at ``x``: evaluate \(E(x)\) and the score once and carry them.
 
-    Without ``score``, :func:`energy_and_score` finds one (the energy's own object, else
+    Without ``score``, [`energy_and_score`][refebm.samplers.energy_and_score] finds one (the energy's own object, else
     autograd); the energy must be finite and the score finite, of shape ``(n, d)``, at the
     starting points.
 
@@ -421,7 +421,7 @@ def _mala_update(state, both, step_size, noise_scale, noise, uniform, xp):
     The forward residual \(x' - x - \epsilon s(x)\) is \(\sqrt{2\epsilon} z\), so
     \(\log q(x' \mid x) = -\lVert z \rVert^2 / 2\); the backward residual is
     \(x - x' - \epsilon s(x') = -(\sqrt{2\epsilon} z + \epsilon (s(x) + s(x')))\). This equals
-    :func:`mala_log_acceptance` (which recomputes both from the states) up to rounding.
+    [`mala_log_acceptance`][refebm.samplers.mala_log_acceptance] (which recomputes both from the states) up to rounding.
     """
     x, score_x = state.x, state.score
     fused = is_numpy_namespace(xp) and isinstance(x, np.ndarray)
@@ -458,7 +458,7 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
     Parameters
     ----------
     state : LangevinState
-        From :func:`mala_init`: positions, energies and scores.
+        From [`mala_init`][refebm.samplers.mala_init]: positions, energies and scores.
     energy : callable
         ``energy(x) -> (n,)``, \(E = -f\). NaN at a proposal counts as a rejection.
     step_size : float
@@ -469,7 +469,7 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
         \(u \in [0, 1)\) for the accept test \(\log u < \log r\).
     score : callable, optional
         ``score(x) -> (n, d)``; when omitted, the energy's own object supplies it or autograd
-        does (see :func:`energy_and_score`).
+        does (see [`energy_and_score`][refebm.samplers.energy_and_score]).
 
     Returns
     -------
@@ -479,7 +479,7 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
     Math
     ----
     D11 made exact by D10: propose with the Langevin update, accept with
-    :func:`mala_log_acceptance`. Detailed balance holds with respect to \(p \propto e^{-E}\).
+    [`mala_log_acceptance`][refebm.samplers.mala_log_acceptance]. Detailed balance holds with respect to \(p \propto e^{-E}\).
 
     Examples
     --------
@@ -509,10 +509,10 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
 
 
 def mala_kernel(energy, step_size, score=None):
-    r"""MALA as a :class:`~refebm.samplers.Kernel`.
+    r"""MALA as a [`Kernel`][refebm.samplers.Kernel].
 
     Each call draws \(z \sim N(0, I)\) then \(u \sim U(0, 1)\) from ``rng`` and applies
-    :func:`mala_step`.
+    [`mala_step`][refebm.samplers.mala_step].
 
     Parameters
     ----------
@@ -521,7 +521,7 @@ def mala_kernel(energy, step_size, score=None):
     step_size : float
         \(\epsilon > 0\) (CS236 parametrization).
     score : callable, optional
-        ``score(x) -> (n, d)``. When omitted, :func:`energy_and_score` picks the energy's own
+        ``score(x) -> (n, d)``. When omitted, [`energy_and_score`][refebm.samplers.energy_and_score] picks the energy's own
         object's ``energy_and_score`` or ``score`` method, else autograd (one forward and one
         reverse pass per step give both \(E\) and the score).
 

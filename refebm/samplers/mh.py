@@ -15,7 +15,7 @@ in which \(Z\) cancels (D6). For the symmetric random walk \(x' = x + \text{step
 is a rejection, and \(E(x') = +\infty\) (outside the support) gives \(\alpha = 0\).
 
 Each step function takes its noise as arrays (``proposal_noise``, ``uniform``), so a second
-implementation fed the same arrays must return the same states. :func:`mh_kernel` draws that noise
+implementation fed the same arrays must return the same states. [`mh_kernel`][refebm.samplers.mh_kernel] draws that noise
 from a ``numpy.random.Generator``.
 """
 
@@ -361,10 +361,10 @@ def mh_general_step(state, energy, propose, proposal_log_prob, noise, uniform):
 # -- kernels ----------------------------------------------------------------------------------
 
 def mh_kernel(energy, step_size):
-    r"""Random-walk Metropolis as a :class:`~refebm.samplers.Kernel`.
+    r"""Random-walk Metropolis as a [`Kernel`][refebm.samplers.Kernel].
 
     Each call draws \(z \sim N(0, I)\) and \(u \sim U(0, 1)\) from ``rng`` (normals first, then
-    uniforms) and applies :func:`mh_step`.
+    uniforms) and applies [`mh_step`][refebm.samplers.mh_step].
 
     Parameters
     ----------
@@ -405,15 +405,15 @@ def mh_kernel(energy, step_size):
 
 
 def mh_general_kernel(energy, propose, proposal_log_prob):
-    r"""Metropolis-Hastings with a general proposal as a :class:`~refebm.samplers.Kernel`.
+    r"""Metropolis-Hastings with a general proposal as a [`Kernel`][refebm.samplers.Kernel].
 
     Each call draws ``noise`` \(\sim N(0, I)\) of the shape of ``x`` and \(u \sim U(0, 1)\) from
-    ``rng`` and applies :func:`mh_general_step`.
+    ``rng`` and applies [`mh_general_step`][refebm.samplers.mh_general_step].
 
     Parameters
     ----------
     energy, propose, proposal_log_prob : callable
-        As in :func:`mh_general_step`; ``propose(x, noise)`` receives standard normal noise of
+        As in [`mh_general_step`][refebm.samplers.mh_general_step]; ``propose(x, noise)`` receives standard normal noise of
         shape ``(n, d)``.
 
     Returns

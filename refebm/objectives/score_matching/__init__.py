@@ -21,9 +21,9 @@ q\|^2\). Integration by parts (D14, D15) turns \(D_F(p_\text{data}, p_\theta)\) 
 which needs no \(p_\text{data}\) score. (One summary of Song and Kingma 2021 prints the energy
 form as a sum of squared second derivatives; the form above is the correct one.)
 
-Submodules: :mod:`~refebm.objectives.score_matching.exact` (exact and sliced losses, population
-forms), :mod:`~refebm.objectives.score_matching.denoising` (DSM, control variate, multi-scale),
-:mod:`~refebm.objectives.score_matching.closed_form` (Gaussian and exponential-family estimators).
+Submodules: [`exact`][refebm.objectives] (exact and sliced losses, population
+forms), [`denoising`][refebm.objectives] (DSM, control variate, multi-scale),
+[`closed_form`][refebm.objectives] (Gaussian and exponential-family estimators).
 """
 
 from .closed_form import (

@@ -40,7 +40,7 @@ def score_matching_loss(energy, x, *, score=None, reduction="mean"):
     ----------
     energy : callable or None
         ``energy(x) -> (n,)``, per-point and twice differentiable in ``x``. An
-        :class:`~refebm.energies.MLPEnergy` (or the ``energy`` method of an object with a
+        [`MLPEnergy`][refebm.energies.MLPEnergy] (or the ``energy`` method of an object with a
         ``score_and_laplacian`` method) uses its one-pass forward-mode Laplacian and runs on any
         backend; any other energy uses autograd (NumPy only): one trace of \(E\) and
         \(\nabla_x E\), then one reverse-over-reverse pass per dimension for
@@ -142,7 +142,7 @@ def sliced_score_matching_loss(energy, x, v, *, score=None, variance_reduced=Fal
     E[vv^\top]) = \operatorname{tr} H\) and \(\mathbb E_v[(v^\top s)^2] = \|s\|^2\); each
     \(v^\top H v\) is one Hessian-vector product, \(v^\top \nabla_x (v^\top s)\). With all
     \(2^d\) Rademacher vectors both identities hold exactly and the loss equals
-    :func:`score_matching_loss`.
+    [`score_matching_loss`][refebm.objectives.score_matching_loss].
 
     Examples
     --------
@@ -205,7 +205,7 @@ def score_matching_population_loss(energy, data_log_prob, bounds, *, score=None,
         A finite box that holds the data's mass (checked to ``tol``).
     score : callable, optional, keyword-only
         A score model ``score(x) -> (n, d)`` in place of the energy (as in
-        :func:`score_matching_loss`).
+        [`score_matching_loss`][refebm.objectives.score_matching_loss]).
     panels : int, optional
         Panels per dimension of the composite 16-point Gauss-Legendre rule (default 64, 16, 4
         for d = 1, 2, 3); a rule with half the panels must agree to ``tol`` or a
@@ -221,7 +221,7 @@ def score_matching_population_loss(energy, data_log_prob, bounds, *, score=None,
     Math
     ----
     D13-D15: \(J(\theta) + \tfrac12 \mathbb E_{p_\text{data}} \|\nabla \log p_\text{data}\|^2
-    = D_F(p_\text{data}, p_\theta)\) (:func:`fisher_divergence`).
+    = D_F(p_\text{data}, p_\theta)\) ([`fisher_divergence`][refebm.objectives.fisher_divergence]).
 
     Examples
     --------
@@ -258,7 +258,7 @@ def fisher_divergence(energy, data_log_prob, bounds, *, score=None, panels=None,
     data_log_prob : callable
         ``data_log_prob(x) -> (n,)``, normalized (its score comes from autograd).
     bounds, score, panels, tol
-        As in :func:`score_matching_population_loss`. The arguments come model first, as
+        As in [`score_matching_population_loss`][refebm.objectives.score_matching_population_loss]. The arguments come model first, as
         everywhere in refebm, although the divergence is written \(D_F(p_\text{data},
         p_\theta)\).
 
