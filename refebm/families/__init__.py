@@ -22,20 +22,18 @@ Shapes: points are ``x`` of shape ``(n, d)``; the one-dimensional families (``Ex
 takes ``(n, k)`` rows on the simplex and ``Wishart`` ``(n, p, p)`` matrices. Energies and log
 densities are ``(n,)``; a score has the shape of ``x``.
 
-=================  ======================================  =========================
-class              what                                    backends
-=================  ======================================  =========================
-ExponentialFamily  any \((\theta, T, \log h, A)\)      NumPy
-Gaussian           \(N(\mu, \Sigma)\), any \(d\)   any array-API namespace
-Exponential        rate \(\lambda\)                    any array-API namespace
-Gamma              shape \(k\), rate \(\beta\)     any (log-gamma on the host off NumPy)
-Beta               \(a, b\)                            any (log-gamma on the host off NumPy)
-Poisson            rate \(\lambda\)                    NumPy
-Bernoulli          \(p \in (0, 1)\)                    NumPy
-Dirichlet          \(\alpha\)                          NumPy
-Wishart            \(\nu\), scale \(V\)            NumPy
-GaussianMixture    weights, means, covariances             any array-API namespace
-=================  ======================================  =========================
+| class | what | backends |
+| --- | --- | --- |
+| ExponentialFamily | any \((\theta, T, \log h, A)\) | NumPy |
+| Gaussian | \(N(\mu, \Sigma)\), any \(d\) | any array-API namespace |
+| Exponential | rate \(\lambda\) | any array-API namespace |
+| Gamma | shape \(k\), rate \(\beta\) | any (log-gamma on the host off NumPy) |
+| Beta | \(a, b\) | any (log-gamma on the host off NumPy) |
+| Poisson | rate \(\lambda\) | NumPy |
+| Bernoulli | \(p \in (0, 1)\) | NumPy |
+| Dirichlet | \(\alpha\) | NumPy |
+| Wishart | \(\nu\), scale \(V\) | NumPy |
+| GaussianMixture | weights, means, covariances | any array-API namespace |
 
 Parameters may be autograd boxes, so gradients with respect to them can be taken from outside
 (``autograd.grad(lambda m: Gaussian(m, cov).log_partition())(m0)``); every analytic gradient

@@ -9,19 +9,13 @@ on the outside::
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z_\theta\), the lectures' \(f = -E\); every loss
 is to be *minimized*.
 
-=================  =========================================================================
-module             objectives
-=================  =========================================================================
-likelihood         exact negative log-likelihood by quadrature or enumeration, its gradient,
-                   the KL / entropy decomposition (D8, D9)
-contrastive        CD gradient, CD-k, persistent CD, short-run MCMC (D7, D8, D20)
-score_matching     exact (Hyvarinen), sliced, denoising with control variate, multi-scale,
-                   closed forms for Gaussians and exponential families (D13-D18)
-nce                noise-contrastive estimation with a learnable log Z (D19)
-params             ``parametric(energy_of_theta, theta)``: the one helper for energies written
-                   as functions of their parameters, for the objectives that return a
-                   parameter gradient
-=================  =========================================================================
+| module | objectives |
+| --- | --- |
+| likelihood | exact negative log-likelihood by quadrature or enumeration, its gradient, the KL / entropy decomposition (D8, D9) |
+| contrastive | CD gradient, CD-k, persistent CD, short-run MCMC (D7, D8, D20) |
+| score_matching | exact (Hyvarinen), sliced, denoising with control variate, multi-scale, closed forms for Gaussians and exponential families (D13-D18) |
+| nce | noise-contrastive estimation with a learnable log Z (D19) |
+| params | ``parametric(energy_of_theta, theta)``: the one helper for energies written as functions of their parameters, for the objectives that return a parameter gradient |
 """
 
 from . import contrastive, likelihood, nce, params, score_matching
