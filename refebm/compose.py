@@ -176,7 +176,7 @@ def mixture(weights, log_probs):
 
 def _component_points(log_probs):
     """The points the components name for quadrature (their modes), merged per axis; a
-    callable for [`quadrature`][refebm.partition.quadrature], or ``None`` if a component
+    callable for [`quadrature`][refebm.partition.quadrature.quadrature], or ``None`` if a component
     names none."""
     owners = [getattr(lp, "__self__", None) for lp in log_probs]
     sources = [getattr(o, "quadrature_points", None) for o in owners]

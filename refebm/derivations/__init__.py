@@ -16,7 +16,7 @@ NumPy (autograd.numpy) only.
 
 Integrals are fixed rules, named in each line's table entry: tensor Gauss-Legendre on a model's
 box (checked to hold all but 1e-16 of the mass of every density integrated on it), Gauss-Hermite
-under Gaussian data, and [`refebm.partition.quadrature`][refebm.partition.quadrature] over the whole space for the first
+under Gaussian data, and [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] over the whole space for the first
 line of D8 and D9. Their node counts are set for models in one or two dimensions; larger or
 rougher models need more ``nodes`` (a chain that does not resolve its integrands breaks, it
 does not pass quietly).

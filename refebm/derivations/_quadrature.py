@@ -190,12 +190,12 @@ def log_z_box(family, theta, rule):
     return rule.log_integrate_exp(-family(theta)(rule.x))
 
 
-#: Absolute tolerance asked of [`refebm.partition.quadrature`][refebm.partition.quadrature] for log Z.
+#: Absolute tolerance asked of [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] for log Z.
 LOG_Z_TOL = 1e-12
 
 
 def log_z_whole_space(family, theta, d):
-    r"""\(\log Z(\theta)\) over \(\mathbb R^d\) by [`refebm.partition.quadrature`][refebm.partition.quadrature] (a
+    r"""\(\log Z(\theta)\) over \(\mathbb R^d\) by [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] (a
     double-exponential rule, independent of the box rules here; differentiable in ``theta``)."""
     return _partition.quadrature(family(theta), [(-np.inf, np.inf)] * d, tol=LOG_Z_TOL).log_z
 

@@ -141,7 +141,7 @@ class Gaussian(ExponentialFamily):
         return cls(cov @ eta, cov)
 
     def quadrature_points(self):
-        """The mean, one location per axis: where [`quadrature`][refebm.partition.quadrature]
+        """The mean, one location per axis: where [`quadrature`][refebm.partition.quadrature.quadrature]
         cuts the box, so a Gaussian far from the origin or very narrow is resolved."""
         return [[float(v)] for v in to_numpy(getval(self.mean))]
 

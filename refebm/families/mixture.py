@@ -141,7 +141,7 @@ class GaussianMixture:
 
     def quadrature_points(self):
         """The component means, one sequence per axis: where
-        [`quadrature`][refebm.partition.quadrature] cuts the box, so far or narrow components
+        [`quadrature`][refebm.partition.quadrature.quadrature] cuts the box, so far or narrow components
         are resolved without being named."""
         means = to_numpy(getval(self.means))
         return [means[:, i].copy() for i in range(means.shape[1])]

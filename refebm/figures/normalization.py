@@ -51,7 +51,7 @@ def _roots(f, lo, hi, n=2001):
 
 def _log_z_pieces(energy, cuts):
     """\\(\\log Z\\) on ``[cuts[0], cuts[-1]]`` split at the inner cuts (zeros of g, kinks of
-    |f|), one [`quadrature`][refebm.partition.quadrature] per piece, combined by log-sum-exp."""
+    |f|), one [`quadrature`][refebm.partition.quadrature.quadrature] per piece, combined by log-sum-exp."""
     parts = [quadrature(energy, [(a, b)], tol=1e-9).log_z for a, b in zip(cuts[:-1], cuts[1:])]
     return float(np.logaddexp.reduce(np.asarray(parts, dtype=float)))
 
@@ -177,7 +177,7 @@ def _ais_log_z(energy, d, n_particles, n_temps, gen):
 def quadrature_cost(out_dir, *, fast=False, rng=0):
     r"""Cost and error of \(\log Z\) by quadrature against dimension (D5).
 
-    [`refebm.partition.quadrature`][refebm.partition.quadrature] on \(\mathbb R^d\), \(d = 1, \dots, 4\) (3 when
+    [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] on \(\mathbb R^d\), \(d = 1, \dots, 4\) (3 when
     ``fast``), for the Gaussian \(E = \|x\|^2 / 2\) and the quartic \(E = \sum_i x_i^4 / 4\),
     at two tolerances: the number of energy evaluations, the wall-clock time, and the error
     against the closed forms \(\log Z = \tfrac d2 \log 2\pi\) and

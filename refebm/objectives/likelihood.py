@@ -9,7 +9,7 @@ negative log-likelihood of data \(x_1, \dots, x_n\) is
     - \mathbb E_{p_\theta}[\nabla_\theta E_\theta]                     \quad\text{(D8)},
 \]
 
-with \(\log Z_\theta\) from [`refebm.partition.quadrature`][refebm.partition.quadrature] (continuous, \(d \le 3\)) or
+with \(\log Z_\theta\) from [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] (continuous, \(d \le 3\)) or
 [`refebm.partition.enumerate_states`][refebm.partition.enumerate_states] (finite state spaces); both are differentiable by
 autograd through the parameters the energy closes over, so the gradient is exact.
 
@@ -77,7 +77,7 @@ def negative_log_likelihood(energy, x, *, bounds=None, states=None, log_z=None, 
         Data (points of the state space for a discrete model).
     bounds : sequence of d pairs (lo, hi), keyword-only
         Integrate \(e^{-E}\) over this box (\(d \le 3\), infinite ends allowed) with
-        [`refebm.partition.quadrature`][refebm.partition.quadrature]; one pair per column of ``x``.
+        [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature]; one pair per column of ``x``.
     states : array, shape (m, d), keyword-only
         All states of a finite model: \(\log Z = \operatorname{logsumexp}(-E(\text{states}))\)
         by [`refebm.partition.enumerate_states`][refebm.partition.enumerate_states].
@@ -194,7 +194,7 @@ def cross_entropy(energy, data_log_prob, bounds, *, panels=None, tol=1e-9):
         ``data_log_prob(x) -> (n,)``, normalized.
     bounds : sequence of (lo, hi)
         A finite box holding the data's mass (checked to ``tol``); \(\log Z\) is integrated
-        over the same box by [`refebm.partition.quadrature`][refebm.partition.quadrature].
+        over the same box by [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature].
     panels : int, optional
         Panels per dimension of the Gauss-Legendre rule for the data expectation.
     tol : float

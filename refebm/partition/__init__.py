@@ -1,7 +1,7 @@
 r"""The partition function \(Z = \int e^{-E(x)} dx\) of an EBM, computed several independent
 ways (D1, D5).
 
-- [`quadrature`][refebm.partition.quadrature]: tensor-product double-exponential rule in log space for ``d <= 3``
+- [`quadrature`][refebm.partition.quadrature.quadrature]: tensor-product double-exponential rule in log space for ``d <= 3``
   (4 with a warning), differentiable by autograd.
 - [`adaptive`][refebm.partition.adaptive]: `scipy.integrate` (``nquad``, ``cubature``, ``tanhsinh``), the
   independent cross-check (NumPy only, not differentiable).

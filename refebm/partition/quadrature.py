@@ -6,7 +6,7 @@ For \(p(x) = e^{-E(x)} / Z\) on a box \(B = \prod_i (a_i, b_i)\) (the lectures' 
     \log Z = \log \int_B e^{-E(x)}\, dx .
 \]
 
-[`quadrature`][refebm.partition.quadrature] is the library's own rule: a tensor product of double-exponential (DE)
+[`quadrature`][refebm.partition.quadrature.quadrature] is the library's own rule: a tensor product of double-exponential (DE)
 rules, computed in log space and differentiable by autograd with respect to the parameters
 the energy closes over. [`adaptive`][refebm.partition.adaptive] wraps `scipy.integrate` (``nquad``,
 ``cubature``, ``tanhsinh``) as an independent second computation of the same number.
@@ -45,7 +45,7 @@ __all__ = ["QuadratureResult", "IntegrationError", "quadrature"]
 
 
 class QuadratureResult(NamedTuple):
-    """The result of [`quadrature`][refebm.partition.quadrature] or [`adaptive`][refebm.partition.adaptive].
+    """The result of [`quadrature`][refebm.partition.quadrature.quadrature] or [`adaptive`][refebm.partition.adaptive].
 
     Attributes
     ----------

@@ -1,5 +1,5 @@
 r"""\(\log Z\) by `scipy.integrate`: the independent cross-check of
-[`refebm.partition.quadrature`][refebm.partition.quadrature] (D1, D5).
+[`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] (D1, D5).
 
 NumPy only and not differentiable: scipy's integrators call the energy on plain arrays.
 """
@@ -41,7 +41,7 @@ def _reference_energy(energy_host, bounds):
 
 
 def adaptive(energy, bounds, *, tol=1e-10, method="cubature"):
-    r"""\(\log Z\) by `scipy.integrate`: the independent check of [`quadrature`][refebm.partition.quadrature].
+    r"""\(\log Z\) by `scipy.integrate`: the independent check of [`quadrature`][refebm.partition.quadrature.quadrature].
 
     NumPy only and not differentiable (scipy's integrators call the energy on plain arrays).
 
