@@ -340,8 +340,15 @@ def _marginals(C):
 
 
 def _edge_check(i, m, ax, p, at_lo, at_hi, thr):
-    """Mass on the outermost node of an untrimmed range means the integral does not converge."""
+    """Mass on the outermost node of an untrimmed range means the integral does not converge.
+
+    Not judged at a finite end while the mass sits on fewer than three effective nodes: a
+    coarse grid puts a narrow peak at an end (a mode at a cut from ``points``) on its last
+    node, while a non-integrable end spreads its mass over many nodes."""
+    coarse = _effective_nodes(p) < 3.0
     for at, k, side in ((at_lo, 0, "lower"), (at_hi, -1, "upper")):
+        if coarse and math.isfinite(m.a if k == 0 else m.b):
+            continue
         if at and p[k] > thr:
             continued = ax.n_lo if k == 0 else ax.n_hi
             where = f"x -> {m.a if k == 0 else m.b}" if continued else f"x = {ax.x[k]:.3g}"
@@ -695,8 +702,7 @@ def _widen(maps, axes, margins, ranges, full, thr):
     widened = False
     for i, ax in enumerate(axes):
         p = margins[i]
-        if _effective_nodes(p) >= 3.0:  # a coarse grid can put a peak on its last node
-            _edge_check(i, maps[i], ax, p, *full[i], thr)
+        _edge_check(i, maps[i], ax, p, *full[i], thr)
         (lo, hi), (f_lo, f_hi) = ranges[i], _full_range(maps[i])
         if not full[i][0] and _tail(p[0], p[1]) > thr:
             lo, widened = max(lo - 0.5 * (hi - lo), f_lo), True
