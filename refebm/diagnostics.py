@@ -1,8 +1,11 @@
 r"""MCMC diagnostics: acceptance, autocorrelation, ESS, R-hat, kernel Stein discrepancy.
 
-Draws follow the trace layout of [`refebm.samplers.sample`][refebm.samplers.sample]: an array of shape
-``(n_draws, n_chains)`` for one scalar quantity, or ``(n_draws, n_chains, d)`` for ``d`` of them
-(each diagnosed separately); a 1-D array is one chain.
+Draws follow ArviZ's layout, which is also the trace layout of [`refebm.samplers.sample`][refebm.samplers.sample]:
+an array of shape ``(n_chains, n_draws)`` for one scalar quantity, or
+``(n_chains, n_draws, d, ...)`` for several (each diagnosed separately); a 1-D array is one
+chain. Where ArviZ is installed, an ``arviz.InferenceData``, an ``xarray.Dataset`` or an
+``xarray.DataArray`` with ``chain`` and ``draw`` dimensions is accepted too (its posterior, and
+the variable ``var_name`` when it holds several).
 
 * [`ess`][refebm.diagnostics.ess] and [`rhat`][refebm.diagnostics.rhat] follow Vehtari, Gelman, Simpson, Carpenter & Buerkner (2021),
   "Rank-normalization, folding, and localization: an improved R-hat for assessing convergence of
@@ -15,7 +18,8 @@ Draws follow the trace layout of [`refebm.samplers.sample`][refebm.samplers.samp
   Chwialkowski, Strathmann & Gretton 2016).
 
 These functions are NumPy/SciPy only (ranks, FFT, normal quantiles); other namespaces raise
-``TypeError``.
+``TypeError``. Arrays they return have the dtype of the draws (float32 kept); single numbers are
+Python floats.
 """
 
 from __future__ import annotations
@@ -49,24 +53,60 @@ def _numpy_iv(name, x):
                         f"of {xp.__name__}")
 
 
-def _draws_iv(x, min_draws=4):
-    """``x`` as float64 ``(n_draws, n_chains, d)`` plus the trailing shape to return."""
+def _from_arviz(x, var_name, name="x"):
+    """The ``(chain, draw, ...)`` NumPy values of an ``arviz.InferenceData`` (its posterior),
+    an ``xarray.Dataset`` (variable ``var_name``) or an ``xarray.DataArray``; anything else is
+    returned as it is."""
+    module = type(x).__module__.split(".")[0]
+    if module not in ("arviz", "xarray"):
+        if var_name is not None:
+            raise TypeError(f"`var_name` applies to an arviz.InferenceData or xarray object "
+                            f"`{name}`, got `{name}` = {_v.show(x)} and var_name={var_name!r}")
+        return x
+    obj = x
+    if module == "arviz" or (hasattr(obj, "groups") and hasattr(obj, "posterior")):
+        if not hasattr(obj, "posterior"):
+            raise ValueError(f"`{name}` must hold a posterior group, got groups "
+                             f"{list(obj.groups())}")
+        obj = obj.posterior
+    if hasattr(obj, "data_vars"):
+        names = list(obj.data_vars)
+        if var_name is None:
+            if len(names) != 1:
+                raise ValueError(f"`var_name` must name one of the variables {names} of `{name}`, "
+                                 "got None")
+            var_name = names[0]
+        elif var_name not in names:
+            raise ValueError(f"`var_name` must be one of {names}, got {var_name!r}")
+        obj = obj[var_name]
+    dims = tuple(getattr(obj, "dims", ()))
+    if "chain" not in dims or "draw" not in dims:
+        raise ValueError(f"`{name}` must have dimensions 'chain' and 'draw', got {dims}")
+    return np.asarray(obj.transpose("chain", "draw", ...).values)
+
+
+def _draws_iv(x, var_name=None, min_draws=4):
+    """``x`` as float64 ``(n_chains, n_draws, k)``, the trailing shape to return and the dtype of
+    the draws."""
+    x = _from_arviz(x, var_name)
     _numpy_iv("x", x)
-    x = np.asarray(_v.real_array("x", x, ndim=(1, 2, 3)), dtype=np.float64)
-    trailing = x.shape[2:] if x.ndim == 3 else ()
+    x = _v.real_array("x", x, min_ndim=1)
+    dtype = x.dtype
+    x = np.asarray(x, dtype=np.float64)
+    trailing = x.shape[2:]
     if x.ndim == 1:
-        x = x[:, None, None]
-    elif x.ndim == 2:
-        x = x[:, :, None]
-    if x.shape[0] < min_draws:
-        raise ValueError(f"`x` must have at least {min_draws} draws (axis 0), "
-                         f"got shape {x.shape[:2] + trailing}")
-    return x, trailing
+        x = x[None, :, None]
+    else:
+        x = x.reshape(x.shape[0], x.shape[1], -1)
+    if x.shape[1] < min_draws:
+        raise ValueError(f"`x` must have at least {min_draws} draws per chain (axis 1 of "
+                         f"(chain, draw[, dim])), got shape {x.shape[:2] + trailing}")
+    return x, trailing, dtype
 
 
-def _per_quantity(x, trailing, fn):
-    out = np.array([fn(x[:, :, k].T) for k in range(x.shape[2])])
-    return float(out[0]) if trailing == () else out
+def _per_quantity(x, trailing, dtype, fn):
+    out = np.array([fn(x[:, :, k]) for k in range(x.shape[2])])
+    return float(out[0]) if trailing == () else out.reshape(trailing).astype(dtype)
 
 
 # -- acceptance and autocorrelation ------------------------------------------------------------
@@ -77,9 +117,9 @@ def acceptance_rate(is_accepted, axis=None):
     Parameters
     ----------
     is_accepted : array of bool or of probabilities in [0, 1]
-        Any shape, e.g. ``(n_steps, n_chains)`` stacked from the kernels' infos.
+        Any shape, e.g. ``(n_chains, n_steps)`` stacked from the kernels' infos.
     axis : int, optional
-        Average over this axis only (default: all).
+        Average over this axis only (default: all); an integer in ``[-ndim, ndim)``.
 
     Math
     ----
@@ -94,6 +134,7 @@ def acceptance_rate(is_accepted, axis=None):
     """
     _numpy_iv("is_accepted", is_accepted)
     a = np.asarray(is_accepted)
+    in_dtype = a.dtype
     if a.dtype != bool:
         a = np.asarray(_v.real_array("is_accepted", a), dtype=np.float64)
         if np.any(a < 0) or np.any(a > 1):
@@ -101,22 +142,51 @@ def acceptance_rate(is_accepted, axis=None):
                              f"got {_v.show(a)}")
     if a.size == 0:
         raise ValueError(f"`is_accepted` must not be empty, got shape {a.shape}")
+    if axis is not None:
+        axis = _v.axis("axis", axis, a.ndim)
     out = np.mean(a, axis=axis)
+    if in_dtype == np.float32 and np.ndim(out):
+        out = out.astype(np.float32)
     return float(out) if np.ndim(out) == 0 else out
 
 
-def autocovariance(x):
+def _draw_axis_iv(x, var_name=None):
+    x = _from_arviz(x, var_name)
+    _numpy_iv("x", x)
+    x = _v.real_array("x", x, min_ndim=1)
+    axis = 0 if x.ndim == 1 else 1
+    if x.shape[axis] < 2:
+        raise ValueError(f"`x` must have at least 2 draws per chain (axis {axis} of "
+                         f"(chain, draw[, dim])), got shape {x.shape}")
+    return x, axis
+
+
+def _autocovariance(x, axis):
+    n = x.shape[axis]
+    m = 1
+    while m < 2 * n:
+        m *= 2
+    centered = x - x.mean(axis=axis, keepdims=True)
+    f = np.fft.rfft(centered, n=m, axis=axis)
+    acov = np.fft.irfft(f * np.conj(f), n=m, axis=axis)
+    return np.take(acov, np.arange(n), axis=axis) / n
+
+
+def autocovariance(x, *, var_name=None):
     r"""Autocovariance of each chain at every lag, by FFT (biased estimator, divisor \(n\)).
 
     Parameters
     ----------
-    x : array ``(n_draws,)``, ``(n_draws, n_chains)`` or ``(n_draws, n_chains, d)``
+    x : array ``(n_draws,)``, ``(n_chains, n_draws)`` or ``(n_chains, n_draws, d, ...)``
+        At least 2 draws per chain; or an ArviZ / xarray object (see the module).
+    var_name : str, optional
+        The variable of an ``InferenceData`` or ``Dataset`` that holds several.
 
     Returns
     -------
     array of the shape of ``x``
         \(\hat\gamma_t = \frac1n \sum_{i=0}^{n-1-t} (x_i - \bar x)(x_{i+t} - \bar x)\) along
-        axis 0.
+        the draw axis, in the dtype of ``x``.
 
     Math
     ----
@@ -129,21 +199,16 @@ def autocovariance(x):
     >>> np.round(autocovariance(np.array([1.0, -1.0, 1.0, -1.0])), 12).tolist()
     [1.0, -0.75, 0.5, -0.25]
     """
-    _numpy_iv("x", x)
-    x = np.asarray(_v.real_array("x", x, min_ndim=1), dtype=np.float64)
-    n = x.shape[0]
-    m = 1
-    while m < 2 * n:
-        m *= 2
-    centered = x - x.mean(axis=0, keepdims=True)
-    f = np.fft.rfft(centered, n=m, axis=0)
-    return np.fft.irfft(f * np.conj(f), n=m, axis=0)[:n] / n
+    x, axis = _draw_axis_iv(x, var_name)
+    return _autocovariance(np.asarray(x, dtype=np.float64), axis).astype(x.dtype, copy=False)
 
 
-def autocorrelation(x):
+def autocorrelation(x, *, var_name=None):
     r"""Autocorrelation \(\hat\rho_t = \hat\gamma_t / \hat\gamma_0\) of each chain, by FFT.
 
-    A constant chain has \(\hat\gamma_0 = 0\); its autocorrelation is returned as NaN.
+    Takes ``x`` as [`autocovariance`][refebm.diagnostics.autocovariance] does (at least 2 draws per chain). A constant chain
+    has \(\hat\gamma_0 = 0\) and no autocorrelation: its entries are returned as NaN (the only
+    NaN this function returns).
 
     Examples
     --------
@@ -151,9 +216,11 @@ def autocorrelation(x):
     >>> np.round(autocorrelation(np.array([1.0, -1.0, 1.0, -1.0])), 12).tolist()
     [1.0, -0.75, 0.5, -0.25]
     """
-    acov = autocovariance(x)
+    x, axis = _draw_axis_iv(x, var_name)
+    acov = _autocovariance(np.asarray(x, dtype=np.float64), axis)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return acov / acov[:1]
+        out = acov / np.take(acov, [0], axis=axis)
+    return out.astype(x.dtype, copy=False)
 
 
 # -- ESS and R-hat (Vehtari et al. 2021) -------------------------------------------------------
@@ -180,7 +247,7 @@ def _geyer_tau(chains):
     the last even lag added when positive and \(\hat\tau \ge 1/\log_{10}(mn)\) as in Stan.
     """
     m, n = chains.shape
-    acov = autocovariance(chains.T).T                 # (m, n)
+    acov = _autocovariance(chains, 1)                 # (m, n)
     gamma = acov.mean(axis=0)                         # average over chains, per lag
     w = gamma[0] * n / (n - 1.0)                      # mean within-chain variance
     var_plus = gamma[0]
@@ -234,22 +301,26 @@ def _ess_tail(chains):
     return min(out)
 
 
-def ess(x, method="bulk"):
+def ess(x, *, method="bulk", var_name=None):
     r"""Effective sample size of MCMC draws (Vehtari et al. 2021).
 
     Parameters
     ----------
-    x : array ``(n_draws,)``, ``(n_draws, n_chains)`` or ``(n_draws, n_chains, d)``
-        At least 4 draws per chain.
+    x : array ``(n_draws,)``, ``(n_chains, n_draws)`` or ``(n_chains, n_draws, d, ...)``
+        ArviZ's layout; at least 4 draws per chain. Or an ``arviz.InferenceData`` (its
+        posterior), ``xarray.Dataset`` or ``xarray.DataArray`` with ``chain`` and ``draw``
+        dimensions.
     method : {"bulk", "tail", "mean"}
         ``"bulk"``: ESS of the rank-normalized split chains (the default; reliable for the
         centre of the distribution even with heavy tails). ``"tail"``: the smaller of the ESS of
         the indicators \(1[x \le q_{0.05}]\) and \(1[x \le q_{0.95}]\) on split chains.
         ``"mean"``: ESS of the split chains as they are (for the posterior mean of \(x\)).
+    var_name : str, optional
+        The variable of an ``InferenceData`` or ``Dataset`` that holds several.
 
     Returns
     -------
-    float, or array ``(d,)`` for 3-D input
+    float, or array of the trailing shape ``(d, ...)`` (in the dtype of ``x``)
 
     Math
     ----
@@ -261,12 +332,12 @@ def ess(x, method="bulk"):
     Examples
     --------
     >>> import numpy as np
-    >>> x = np.random.default_rng(0).standard_normal((1000, 4))   # independent draws
+    >>> x = np.random.default_rng(0).standard_normal((4, 1000))   # 4 chains of independent draws
     >>> bool(3000 < ess(x) < 5500)
     True
     """
     _v.one_of("method", method, ("bulk", "tail", "mean"))
-    x, trailing = _draws_iv(x)
+    x, trailing, dtype = _draws_iv(x, var_name)
 
     def one(chains):
         if method == "bulk":
@@ -275,25 +346,28 @@ def ess(x, method="bulk"):
             return _ess_tail(chains)
         return _ess_basic(_split(chains))
 
-    return _per_quantity(x, trailing, one)
+    return _per_quantity(x, trailing, dtype, one)
 
 
-def rhat(x, method="rank"):
+def rhat(x, *, method="rank", var_name=None):
     r"""The potential scale reduction \(\hat R\) across chains (Vehtari et al. 2021).
 
     Parameters
     ----------
-    x : array ``(n_draws, n_chains)`` or ``(n_draws, n_chains, d)``
-        At least 4 draws per chain; one chain is enough for the split versions.
+    x : array ``(n_draws,)``, ``(n_chains, n_draws)`` or ``(n_chains, n_draws, d, ...)``
+        ArviZ's layout, or an ArviZ / xarray object as in [`ess`][refebm.diagnostics.ess]; at least 4 draws per
+        chain; one chain is enough for the split versions.
     method : {"rank", "split", "identity"}
         ``"rank"`` (default): \(\max(\hat R_{\text{bulk}}, \hat R_{\text{tail}})\), the split
         \(\hat R\) of the rank-normalized draws and of the rank-normalized folded draws
         \(|x - \mathrm{median}(x)|\). ``"split"``: split \(\hat R\) of the raw draws.
         ``"identity"``: Gelman & Rubin's \(\hat R\) without splitting (needs 2 chains).
+    var_name : str, optional
+        As in [`ess`][refebm.diagnostics.ess].
 
     Returns
     -------
-    float, or array ``(d,)`` for 3-D input
+    float, or array of the trailing shape ``(d, ...)`` (in the dtype of ``x``)
 
     Math
     ----
@@ -310,15 +384,15 @@ def rhat(x, method="rank"):
     --------
     >>> import numpy as np
     >>> half = np.arange(8.0)
-    >>> x = np.stack([np.concatenate([half, half])] * 3, axis=1)   # (16, 3), equal halves
-    >>> bool(np.isclose(rhat(x, "split"), np.sqrt(7 / 8), rtol=1e-12))
+    >>> x = np.stack([np.concatenate([half, half])] * 3)   # 3 chains of 16 draws, equal halves
+    >>> bool(np.isclose(rhat(x, method="split"), np.sqrt(7 / 8), rtol=1e-12))
     True
     """
     _v.one_of("method", method, ("rank", "split", "identity"))
-    x, trailing = _draws_iv(x)
-    if method == "identity" and x.shape[1] < 2:
-        raise ValueError(f"`x` must have at least 2 chains for method='identity', got "
-                         f"{x.shape[1]}")
+    x, trailing, dtype = _draws_iv(x, var_name)
+    if method == "identity" and x.shape[0] < 2:
+        raise ValueError(f"`x` must have at least 2 chains (axis 0) for method='identity', got "
+                         f"{x.shape[0]}")
 
     def one(chains):
         if method == "identity":
@@ -330,14 +404,16 @@ def rhat(x, method="rank"):
         tail = _rhat_basic(_rank_normalize(np.abs(split - np.median(split))))
         return max(bulk, tail)
 
-    return _per_quantity(x, trailing, one)
+    return _per_quantity(x, trailing, dtype, one)
 
 
 # -- kernel Stein discrepancy ------------------------------------------------------------------
 
-def _ksd_iv(x, score, c, beta):
+def _ksd_iv(score, x, c, beta):
     _numpy_iv("x", x)
-    x = np.asarray(_v.points("x", x), dtype=np.float64)
+    x = _v.points("x", x)
+    dtype = x.dtype
+    x = np.asarray(x, dtype=np.float64)
     if x.shape[0] < 2:
         raise ValueError(f"`x` must have at least 2 points, got shape {x.shape}")
     c = float(_v.scalar("c", c, low=0.0, low_open=True))
@@ -352,7 +428,7 @@ def _ksd_iv(x, score, c, beta):
     else:
         s, name = score, "score"
     s = np.asarray(_v.real_array(name, s, shape=x.shape), dtype=np.float64)
-    return x, s, c, beta
+    return x, s, c, beta, dtype
 
 
 def _stein_block(x_rows, s_rows, x, s, c, beta):
@@ -374,7 +450,7 @@ def _stein_block(x_rows, s_rows, x, s, c, beta):
             - 4.0 * beta * (beta - 1.0) * (qb1 / q) * r2)
 
 
-def stein_kernel_matrix(x, score, c=1.0, beta=-0.5):
+def stein_kernel_matrix(score, x, *, c=1.0, beta=-0.5):
     r"""The Stein kernel \(u_p(x_i, x_j)\) of the IMQ kernel for all pairs, shape ``(n, n)``.
 
     Parameters
@@ -406,12 +482,12 @@ def stein_kernel_matrix(x, score, c=1.0, beta=-0.5):
     Examples
     --------
     >>> import numpy as np
-    >>> u = stein_kernel_matrix(np.array([[0.0], [1.0]]), lambda x: -x)
+    >>> u = stein_kernel_matrix(lambda x: -x, np.array([[0.0], [1.0]]))
     >>> float(u[0, 0])   # s(0) = 0, r = 0: -2 beta d c^(2(beta - 1)) = 1
     1.0
     """
-    x, s, c, beta = _ksd_iv(x, score, c, beta)
-    return _stein_block(x, s, x, s, c, beta)
+    x, s, c, beta, dtype = _ksd_iv(score, x, c, beta)
+    return _stein_block(x, s, x, s, c, beta).astype(dtype, copy=False)
 
 
 def _row_blocks(n, budget=2**22):
@@ -419,7 +495,7 @@ def _row_blocks(n, budget=2**22):
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def ksd(x, score, c=1.0, beta=-0.5):
+def ksd(score, x, *, c=1.0, beta=-0.5):
     r"""Kernel Stein discrepancy \(\mathrm{KSD}^2\) of the sample ``x`` from \(p\): U-statistic.
 
     Parameters
@@ -446,11 +522,11 @@ def ksd(x, score, c=1.0, beta=-0.5):
     --------
     >>> import numpy as np
     >>> x = np.array([[-1.0], [1.0]])
-    >>> u01 = stein_kernel_matrix(x, lambda x: -x)[0, 1]
-    >>> bool(np.isclose(ksd(x, lambda x: -x), u01, rtol=1e-15))
+    >>> u01 = stein_kernel_matrix(lambda x: -x, x)[0, 1]
+    >>> bool(np.isclose(ksd(lambda x: -x, x), u01, rtol=1e-15))
     True
     """
-    x, s, c, beta = _ksd_iv(x, score, c, beta)
+    x, s, c, beta, dtype = _ksd_iv(score, x, c, beta)
     n = x.shape[0]
     total = 0.0
     for rows in _row_blocks(n):
@@ -466,9 +542,10 @@ class KSDTestResult(NamedTuple):
     Attributes
     ----------
     statistic : float
-        The U-statistic \\(\\mathrm{KSD}^2\\).
+        The U-statistic \\(\\mathrm{KSD}^2\\) (computed in float64 whatever the dtype of ``x``).
     p_value : float
-        \\((1 + \\#\\{b : B_b \\ge \\text{statistic}\\}) / (1 + n_\\text{boot})\\).
+        \\((1 + \\#\\{b : B_b \\ge \\text{statistic}\\}) / (1 + n_\\text{boot})\\); a replicate
+        within rounding of the statistic (all weights equal) counts as a tie, \\(\\ge\\).
     bootstrap : ndarray ``(n_boot,)``
         The bootstrap statistics \\(B_b\\).
     """
@@ -478,7 +555,7 @@ class KSDTestResult(NamedTuple):
     bootstrap: Any
 
 
-def ksd_test_from_weights(x, score, weights, c=1.0, beta=-0.5):
+def ksd_test_from_weights(score, x, weights, *, c=1.0, beta=-0.5):
     r"""The KSD test with its bootstrap multipliers given: the deterministic core.
 
     Parameters
@@ -505,31 +582,37 @@ def ksd_test_from_weights(x, score, weights, c=1.0, beta=-0.5):
     --------
     >>> import numpy as np
     >>> x = np.array([[-1.0], [0.5], [2.0]])
-    >>> res = ksd_test_from_weights(x, lambda x: -x, np.ones((3, 3)))
+    >>> res = ksd_test_from_weights(lambda x: -x, x, np.ones((3, 3)))
     >>> bool(np.allclose(res.bootstrap, res.statistic, rtol=1e-14)), res.p_value
     (True, 1.0)
     """
-    x, s, c, beta = _ksd_iv(x, score, c, beta)
+    x, s, c, beta, dtype = _ksd_iv(score, x, c, beta)
     n = x.shape[0]
     _numpy_iv("weights", weights)
     w = np.asarray(_v.real_array("weights", weights, ndim=2), dtype=np.float64)
     if w.shape[1] != n:
         raise ValueError(f"`weights` must have shape (n_boot, {n}), got shape {w.shape}")
-    total = 0.0
+    total, magnitude = 0.0, 0.0
     boot = np.zeros(w.shape[0])
     for rows in _row_blocks(n):
         block = _stein_block(x[rows], s[rows], x, s, c, beta)
         idx = np.arange(rows.start, rows.stop)
         diag = block[idx - rows.start, idx]
         total += block.sum() - diag.sum()
+        magnitude += np.abs(block).sum()
         boot += np.sum(w[:, rows] * (w @ block.T), axis=1) - (w[:, rows] ** 2) @ diag
     statistic = total / (n * (n - 1))
     boot /= n * (n - 1)
-    p_value = (1.0 + np.sum(boot >= statistic)) / (1.0 + w.shape[0])
-    return KSDTestResult(float(statistic), float(p_value), boot)
+    # A replicate whose weights are all equal (+1 or -1) equals the statistic exactly; rounding
+    # must not decide such ties. Both sums add about 2n products of terms bounded by |u_ij|,
+    # so their rounding is below 4 n eps sum |u_ij| / (n (n - 1)), and replicates that close
+    # to the statistic count as ties (>=).
+    tie = 4.0 * n * np.finfo(np.float64).eps * np.max(np.abs(w)) ** 2 * magnitude / (n * (n - 1))
+    p_value = (1.0 + np.sum(boot >= statistic - tie)) / (1.0 + w.shape[0])
+    return KSDTestResult(float(statistic), float(p_value), boot.astype(dtype, copy=False))
 
 
-def ksd_test(x, score, rng, *, n_boot=1000, c=1.0, beta=-0.5):
+def ksd_test(score, x, rng, *, n_boot=1000, c=1.0, beta=-0.5):
     r"""Goodness-of-fit test of a sample against \(p \propto e^{-E}\) using only its score.
 
     Parameters
@@ -560,7 +643,7 @@ def ksd_test(x, score, rng, *, n_boot=1000, c=1.0, beta=-0.5):
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> res = ksd_test(3.0 * rng.standard_normal((300, 1)), lambda x: -x, rng, n_boot=99)
+    >>> res = ksd_test(lambda x: -x, 3.0 * rng.standard_normal((300, 1)), rng, n_boot=99)
     >>> res.p_value   # a N(0, 9) sample is not N(0, 1)
     0.01
     """
@@ -571,4 +654,4 @@ def ksd_test(x, score, rng, *, n_boot=1000, c=1.0, beta=-0.5):
     if n == 0:
         _v.points("x", x)
     weights = 2.0 * gen.integers(0, 2, size=(n_boot, n)) - 1.0
-    return ksd_test_from_weights(x, score, weights, c=c, beta=beta)
+    return ksd_test_from_weights(score, x, weights, c=c, beta=beta)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.linalg import solve_discrete_lyapunov
 
-from refebm.samplers import annealed_langevin_from_noise, ula_step
+from refebm.samplers import annealed_langevin_from_noise, ula_init, ula_step
 from refebm.samplers.conventions import (CONVENTIONS, convention_step, convert_step,
                                          decoupled_as_tempered, decoupled_temperature,
                                          drift_and_noise, ncsn_step_sizes, stationary_law,
@@ -30,13 +30,18 @@ def _points():
     return rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
 
 
+def step_x(step_fn, score_fn, x, z, *params, **options):
+    """The positions after one step of ``step_fn(score, state, noise, ...)`` from ``x``."""
+    return step_fn(score_fn, ula_init(score_fn, x), z, *params, **options)[0].x
+
+
 @pytest.mark.parametrize("frm", NAMES)
 @pytest.mark.parametrize("to", NAMES)
 @given(step=st.floats(1e-4, 2.0, allow_subnormal=False))
 def test_a_converted_step_gives_the_same_update(frm, to, step):
     x, z = _points()
-    a = convention_step(x, score, step, z, frm)
-    b = convention_step(x, score, convert_step(step, frm, to), z, to)
+    a = step_x(convention_step, score, x, z, step, convention=frm)
+    b = step_x(convention_step, score, x, z, convert_step(step, frm, to), convention=to)
     np.testing.assert_allclose(a, b, rtol=4e-15, atol=4e-15)
     np.testing.assert_allclose(convert_step(convert_step(step, frm, to), to, frm), step,
                                rtol=4e-16)
@@ -47,12 +52,13 @@ def test_the_three_conventions_are_one_family(step):
     # b^2 = 2a in each, and CS236 is ula_step itself
     x, z = _points()
     for name in NAMES:
-        a, b = drift_and_noise(step, name)
+        a, b = drift_and_noise(step, convention=name)
         np.testing.assert_allclose(b * b, 2 * a, rtol=1e-15)
-    np.testing.assert_array_equal(convention_step(x, score, step, z, "cs236"),
-                                  ula_step(x, score, step, z))
-    assert drift_and_noise(step, "song_kingma") == (0.5 * step * step, step)
-    assert drift_and_noise(step, "tfp") == (0.5 * step, np.sqrt(step))
+    np.testing.assert_array_equal(
+        step_x(convention_step, score, x, z, step, convention="cs236"),
+        step_x(ula_step, score, x, z, step))
+    assert drift_and_noise(step, convention="song_kingma") == (0.5 * step * step, step)
+    assert drift_and_noise(step, convention="tfp") == (0.5 * step, np.sqrt(step))
 
 
 def test_ncsn_level_is_the_tfp_step_with_h_alpha():
@@ -62,9 +68,9 @@ def test_ncsn_level_is_the_tfp_step_with_h_alpha():
     np.testing.assert_allclose(alphas, 0.01 * sigmas**2 / 1.0, rtol=1e-15)
     for i, sigma in enumerate(sigmas):
         # a one-level schedule [sigma] has alpha = step_size * sigma^2 / sigma^2 = step_size
-        got = annealed_langevin_from_noise(lambda x, s: score(x), [sigma], alphas[i], x,
-                                           z[None, None])
-        want = convention_step(x, score, alphas[i], z, "tfp")
+        got = annealed_langevin_from_noise(lambda x, s: score(x), x, z[None, None], [sigma],
+                                           alphas[i])
+        want = step_x(convention_step, score, x, z, alphas[i], convention="tfp")
         np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-15)
 
 
@@ -75,8 +81,8 @@ def test_decoupled_pair_is_cs236_on_the_tempered_density(a, b):
     x, z = _points()
     eps, temperature = decoupled_as_tempered(a, b)
     assert temperature == decoupled_temperature(a, b)
-    got = decoupled_langevin_step(x, score, a, b, z)
-    want = ula_step(x, lambda y: score(y) / temperature, eps, z)
+    got = step_x(decoupled_langevin_step, score, x, z, a, b)
+    want = step_x(ula_step, lambda y: score(y) / temperature, x, z, eps)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
 
 
@@ -106,7 +112,7 @@ def test_stationary_law_solves_the_discrete_lyapunov_equation(d, frac, b, seed):
        frac=st.floats(0.01, 0.99, allow_subnormal=False))
 def test_one_dimensional_cs236_closed_form(s2, frac):
     h = frac * 2 * s2   # stable iff h < 2 s^2
-    law = stationary_law(np.array([1.5]), np.array([[s2]]), h, "cs236")
+    law = stationary_law(np.array([1.5]), np.array([[s2]]), h, convention="cs236")
     np.testing.assert_allclose(law.cov[0, 0], s2 / (1 - h / (2 * s2)), rtol=1e-12)
     np.testing.assert_array_equal(law.mean, [1.5])
 
@@ -126,9 +132,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="is unstable|unstable"):
         ula_stationary_gaussian(np.zeros(2), cov, 2.0, 1.0)
     with pytest.raises(ValueError, match="spectral radius"):
-        stationary_law(np.zeros(1), np.array([[1.0]]), 2.0, "cs236")
+        stationary_law(np.zeros(1), np.array([[1.0]]), 2.0, convention="cs236")
     with pytest.raises(ValueError, match="`convention` must be one of"):
-        drift_and_noise(0.1, "pytorch")
+        drift_and_noise(0.1, convention="pytorch")
     with pytest.raises(ValueError, match="`frm` must be one of"):
         convert_step(0.1, "x", "cs236")
     with pytest.raises(ValueError, match="`to` must be one of"):
@@ -155,3 +161,8 @@ def test_bad_input():
         ncsn_step_sizes(0.1, [1.0, 2.0])
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
         ncsn_step_sizes(0.0, [1.0])
+    with pytest.raises(TypeError, match="takes 1 positional argument"):
+        drift_and_noise(0.1, "cs236")     # options are keyword-only
+    x, z = _points()
+    with pytest.raises(ValueError, match="`convention` must be one of"):
+        convention_step(score, ula_init(score, x), z, 0.1, convention="sk")

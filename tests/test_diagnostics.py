@@ -24,13 +24,13 @@ FALSE_FAILURE = 1e-6
 
 def ar1(rng, rho, n_draws, n_chains):
     """Stationary AR(1) chains x_{t+1} = rho x_t + sqrt(1 - rho^2) z_t, x_0 ~ N(0, 1):
-    shape (n_draws, n_chains)."""
+    shape (n_chains, n_draws), ArviZ's layout."""
     x0 = rng.standard_normal(n_chains)
     z = rng.standard_normal((n_chains, n_draws))
     z[:, 0] = 0.0
     out = lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], z, axis=1, zi=(rho * x0)[:, None])[0]
     out[:, 0] = x0
-    return out.T
+    return out
 
 
 # -- acceptance and autocovariance ------------------------------------------------------------
@@ -47,19 +47,24 @@ def test_acceptance_rate():
 
 def test_autocovariance_matches_the_direct_sum():
     # random inputs to an exact check: no false-failure rate applies
-    x = make_rng(0).normal(size=(37, 3))
+    x = make_rng(0).normal(size=(3, 37))                     # 3 chains of 37 draws
     got = autocovariance(x)
-    c = x - x.mean(axis=0)
-    want = np.array([[np.sum(c[: 37 - t, j] * c[t:, j]) / 37 for j in range(3)]
-                     for t in range(37)])
+    c = x - x.mean(axis=1, keepdims=True)
+    want = np.array([[np.sum(c[j, : 37 - t] * c[j, t:]) / 37 for t in range(37)]
+                     for j in range(3)])
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(autocorrelation(x), want / want[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(autocorrelation(x), want / want[:, :1], rtol=1e-10, atol=1e-12)
+    # (chain, draw, dim): each dim separately; one chain given as a 1-D array
+    x3 = make_rng(0).normal(size=(3, 37, 2))
+    np.testing.assert_allclose(autocovariance(x3)[:, :, 1], autocovariance(x3[:, :, 1]),
+                               rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(autocovariance(x[1]), want[1], rtol=1e-11, atol=1e-13)
 
 
 # -- ESS ---------------------------------------------------------------------------------------
 
 def _split_chains(x):
-    chains = x.T
+    chains = x
     half = chains.shape[1] // 2
     return np.concatenate([chains[:, :half], chains[:, chains.shape[1] - half:]], axis=0)
 
@@ -82,22 +87,26 @@ def test_ess_of_ar1_matches_n_times_1_minus_rho_over_1_plus_rho():
         assert window <= 60
         bias = 2 * rho ** (window + 1) / ((1 - rho) * tau)
         tol = 5.3 * np.sqrt(2 * (2 * 60 + 1) / n) + bias
-        assert abs(ess(x, method) / want - 1) <= tol
+        assert abs(ess(x, method=method) / want - 1) <= tol
 
 
 def test_ess_of_independent_draws_is_about_n():
     # independent chains: tau = 1, ESS = N; window M <= 60 as above, 5.3 sd (<= 1e-6)
-    x = make_rng(2).standard_normal((50000, 4))
+    x = make_rng(2).standard_normal((4, 50000))
     n = x.size
     tol = 5.3 * np.sqrt(2 * (2 * 60 + 1) / n)
-    assert abs(ess(x, "mean") / n - 1) <= tol
-    assert abs(ess(x, "bulk") / n - 1) <= tol
+    assert abs(ess(x, method="mean") / n - 1) <= tol
+    assert abs(ess(x, method="bulk") / n - 1) <= tol
 
 
 def test_ess_shapes_and_constant_chain():
-    x = make_rng(3).standard_normal((100, 2, 3))
+    x = make_rng(3).standard_normal((2, 100, 3))
     assert ess(x).shape == (3,) and rhat(x).shape == (3,)
-    assert ess(np.ones((20, 2)), "mean") == 20 * 2
+    np.testing.assert_array_equal(ess(x), [ess(x[:, :, k]) for k in range(3)])
+    x4 = make_rng(3).standard_normal((2, 100, 3, 2))           # trailing dims keep their shape
+    assert ess(x4).shape == (3, 2) and rhat(x4).shape == (3, 2)
+    assert ess(x4)[1, 0] == ess(x4[:, :, 1, 0])
+    assert ess(np.ones((2, 20)), method="mean") == 20 * 2
     assert isinstance(ess(np.arange(10.0)), float)
 
 
@@ -105,14 +114,38 @@ def test_ess_and_rhat_match_arviz():
     # random inputs to an exact check (two implementations of the same formulas)
     az = pytest.importorskip("arviz")
     rng = make_rng(4)
-    x = np.exp(ar1(rng, 0.7, 1001, 4)) + np.array([0.0, 0.0, 0.1, 0.2])
+    x = np.exp(ar1(rng, 0.7, 1001, 4)) + np.array([0.0, 0.0, 0.1, 0.2])[:, None]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for method in ("bulk", "tail", "mean"):
-            np.testing.assert_allclose(ess(x, method), az.ess(x.T, method=method), rtol=1e-10)
-        for method in ("rank", "split", "identity"):
-            np.testing.assert_allclose(rhat(x, method), az.rhat(x.T, method=method),
+            np.testing.assert_allclose(ess(x, method=method), az.ess(x, method=method),
                                        rtol=1e-10)
+        for method in ("rank", "split", "identity"):
+            np.testing.assert_allclose(rhat(x, method=method), az.rhat(x, method=method),
+                                       rtol=1e-10)
+        # the same layout through ArviZ's own containers: InferenceData, Dataset, DataArray
+        y = np.stack([x, np.log(x)], axis=-1)                     # (chain, draw, 2)
+        idata = az.from_dict(posterior={"a": x, "b": y})
+        np.testing.assert_allclose(ess(idata, var_name="b"), az.ess(idata)["b"].values,
+                                   rtol=1e-10)
+        np.testing.assert_allclose(rhat(idata.posterior, var_name="a"),
+                                   az.rhat(idata)["a"].values, rtol=1e-10)
+        np.testing.assert_allclose(ess(idata.posterior["b"], method="tail"),
+                                   az.ess(idata, method="tail")["b"].values, rtol=1e-10)
+        # xarray dims in another order are put back to (chain, draw, ...)
+        np.testing.assert_array_equal(
+            ess(idata.posterior["b"].transpose("b_dim_0", "draw", "chain")), ess(y))
+        np.testing.assert_allclose(autocorrelation(idata, var_name="a"), autocorrelation(x),
+                                   rtol=0)
+        with pytest.raises(ValueError, match=r"`var_name` must name one of the variables "
+                                             r"\['a', 'b'\]"):
+            ess(idata)
+        with pytest.raises(ValueError, match=r"`var_name` must be one of \['a', 'b'\], got 'c'"):
+            rhat(idata, var_name="c")
+        with pytest.raises(ValueError, match="`x` must have dimensions 'chain' and 'draw'"):
+            ess(idata.posterior["b"].isel(chain=0))
+    with pytest.raises(TypeError, match="`var_name` applies to an arviz.InferenceData"):
+        ess(x, var_name="a")
 
 
 # -- R-hat -------------------------------------------------------------------------------------
@@ -120,10 +153,10 @@ def test_ess_and_rhat_match_arviz():
 def test_rhat_of_agreeing_chains_is_exactly_sqrt_n_minus_1_over_n():
     # identical chain means give B = 0: R-hat = sqrt((N - 1) / N) exactly
     half = make_rng(5).normal(size=50)
-    x = np.stack([np.concatenate([half, half])] * 4, axis=1)       # (100, 4)
-    np.testing.assert_allclose(rhat(x, "split"), np.sqrt(49 / 50), rtol=1e-12)
-    np.testing.assert_allclose(rhat(x, "identity"), np.sqrt(99 / 100), rtol=1e-12)
-    np.testing.assert_allclose(rhat(x, "rank"), np.sqrt(49 / 50), rtol=1e-12)
+    x = np.stack([np.concatenate([half, half])] * 4)       # (4 chains, 100 draws)
+    np.testing.assert_allclose(rhat(x, method="split"), np.sqrt(49 / 50), rtol=1e-12)
+    np.testing.assert_allclose(rhat(x, method="identity"), np.sqrt(99 / 100), rtol=1e-12)
+    np.testing.assert_allclose(rhat(x, method="rank"), np.sqrt(49 / 50), rtol=1e-12)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.05, 0.3])
@@ -135,10 +168,10 @@ def test_rhat_of_iid_and_shifted_gaussian_chains_follows_its_exact_law(shift):
     m, n = 8, 400
     rng = make_rng(6)
     deltas = shift * np.arange(m)
-    x = rng.standard_normal((n, m)) + deltas
+    x = rng.standard_normal((m, n)) + deltas[:, None]
     for method, chains, length, d in (("identity", m, n, deltas),
                                       ("split", 2 * m, n // 2, np.concatenate([deltas, deltas]))):
-        f = (rhat(x, method) ** 2 - (length - 1) / length) * length
+        f = (rhat(x, method=method) ** 2 - (length - 1) / length) * length
         df1, df2 = chains - 1, chains * (length - 1)
         lam = length * np.sum((d - d.mean()) ** 2)
         law = stats.f(df1, df2) if lam == 0 else stats.ncf(df1, df2, lam)
@@ -152,9 +185,11 @@ def test_rhat_of_iid_and_shifted_gaussian_chains_follows_its_exact_law(shift):
 
 def test_rank_rhat_is_invariant_under_monotone_maps_and_detects_separated_chains():
     rng = make_rng(7)
-    x = rng.standard_normal((2000, 8)) + np.array([0, 0, 0, 0, 14, 14, 14, 14])
-    np.testing.assert_allclose(rhat(x, "rank"), rhat(np.exp(x / 3), "rank"), rtol=1e-12)
-    np.testing.assert_allclose(ess(x, "bulk"), ess(np.exp(x / 3), "bulk"), rtol=1e-12)
+    x = rng.standard_normal((8, 2000)) + np.array([0, 0, 0, 0, 14, 14, 14, 14])[:, None]
+    np.testing.assert_allclose(rhat(x, method="rank"), rhat(np.exp(x / 3), method="rank"),
+                               rtol=1e-12)
+    np.testing.assert_allclose(ess(x, method="bulk"), ess(np.exp(x / 3), method="bulk"),
+                               rtol=1e-12)
     # With a shift of 14 sd the two groups do not overlap unless some draw is 7 sd out
     # (probability <= 16000 * 2 * Phi(-7) = 4e-8). Then every rank-normalized draw of the low
     # chains lies in the lower half of the normal scores; each split chain's mean of z is a
@@ -162,7 +197,7 @@ def test_rank_rhat_is_invariant_under_monotone_maps_and_detects_separated_chains
     # except with probability <= 16 * 2 exp(-2 * 1000 * 0.3^2 / 4.5^2) < 1e-7 (Hoeffding 1963,
     # sampling without replacement). So var(chain means) >= 0.25 and W <= 1.1, which gives
     # R-hat >= sqrt(1 - 1/1000 + 0.25 / 1.1) > 1.1.
-    assert rhat(x, "rank") > 1.1
+    assert rhat(x, method="rank") > 1.1
 
 
 # -- kernel Stein discrepancy ------------------------------------------------------------------
@@ -191,13 +226,13 @@ def test_stein_kernel_formula_matches_autograd():
         return -(x - 0.3) * np.array([1.0, 2.0, 0.5]) + np.sin(x)
 
     for c, beta in ((1.0, -0.5), (0.7, -0.3)):
-        u = stein_kernel_matrix(x, score, c=c, beta=beta)
+        u = stein_kernel_matrix(score, x, c=c, beta=beta)
         want = np.array([[_stein_kernel_autograd(x[i], x[j], score, c, beta) for j in range(5)]
                          for i in range(5)])
         np.testing.assert_allclose(u, want, rtol=1e-10, atol=1e-12)
     n = 5
-    u = stein_kernel_matrix(x, score)
-    np.testing.assert_allclose(ksd(x, score), (u.sum() - np.trace(u)) / (n * (n - 1)),
+    u = stein_kernel_matrix(score, x)
+    np.testing.assert_allclose(ksd(score, x), (u.sum() - np.trace(u)) / (n * (n - 1)),
                                rtol=1e-12)
 
 
@@ -205,7 +240,7 @@ def test_stein_identity_by_quadrature():
     # E_{x ~ N(0,1)} u_p(x, y) = 0 for every y: adaptive quadrature, exact tier
     def inner(y):
         def f(t):
-            return stein_kernel_matrix(np.array([[t], [y]]), lambda x: -x)[0, 1] * \
+            return stein_kernel_matrix(lambda x: -x, np.array([[t], [y]]))[0, 1] * \
                 stats.norm.pdf(t)
         return integrate.quad(f, -np.inf, np.inf, epsabs=1e-13, epsrel=1e-13, limit=200)[0]
 
@@ -222,7 +257,7 @@ def _population_moments(sd_q, nodes=200):
     t, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
     x = sd_q * t[:, None]
-    u = stein_kernel_matrix(x, lambda x: -x)
+    u = stein_kernel_matrix(lambda x: -x, x)
     d_pop = w @ u @ w
     g = u @ w
     return d_pop, w @ g**2 - d_pop**2, w @ (u**2) @ w
@@ -238,12 +273,12 @@ def test_ksd_passes_exact_samples_and_detects_a_wrong_variance():
     rng = make_rng(9)
     _, _, e_u2_null = _population_moments(1.0)
     null_threshold = 1000 * np.sqrt(2 * e_u2_null / (n * (n - 1)))
-    assert abs(ksd(rng.standard_normal((n, 1)), lambda x: -x)) <= null_threshold
+    assert abs(ksd(lambda x: -x, rng.standard_normal((n, 1)))) <= null_threshold
 
     d_pop, zeta1, e_u2 = _population_moments(3.0)
     sd_alt = np.sqrt((4 * (n - 2) * zeta1 + 2 * (e_u2 - d_pop**2)) / (n * (n - 1)))
     assert d_pop - 5.3 * sd_alt > null_threshold          # the test has the power it claims
-    stat = ksd(3.0 * rng.standard_normal((n, 1)), lambda x: -x)
+    stat = ksd(lambda x: -x, 3.0 * rng.standard_normal((n, 1)))
     assert abs(stat - d_pop) <= 5.3 * sd_alt
     assert stat > null_threshold
 
@@ -257,8 +292,8 @@ def test_wild_bootstrap_rejects_a_wrong_variance():
     n = 1000
     rng = make_rng(10)
     x = 3.0 * rng.standard_normal((n, 1))
-    res = ksd_test(x, lambda x: -x, rng, n_boot=199)
-    u = stein_kernel_matrix(x, lambda x: -x)
+    res = ksd_test(lambda x: -x, x, rng, n_boot=199)
+    u = stein_kernel_matrix(lambda x: -x, x)
     off = u - np.diag(np.diag(u))
     v = 2 * np.sum(off**2) / (n * (n - 1)) ** 2
     pi = v / (v + res.statistic**2)
@@ -271,23 +306,23 @@ def test_bootstrap_core_matches_the_explicit_double_sum(monkeypatch):
     rng = make_rng(11)
     x = rng.normal(size=(40, 2))
     w = 2.0 * rng.integers(0, 2, size=(7, 40)) - 1
-    res = ksd_test_from_weights(x, lambda x: -x, w)
-    u = stein_kernel_matrix(x, lambda x: -x)
+    res = ksd_test_from_weights(lambda x: -x, x, w)
+    u = stein_kernel_matrix(lambda x: -x, x)
     off = u - np.diag(np.diag(u))
     want = np.einsum("bi,ij,bj->b", w, off, w) / (40 * 39)
     np.testing.assert_allclose(res.bootstrap, want, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(res.statistic, ksd(x, lambda x: -x), rtol=1e-12)
+    np.testing.assert_allclose(res.statistic, ksd(lambda x: -x, x), rtol=1e-12)
     assert res.p_value == (1 + np.sum(want >= res.statistic)) / 8
-    again = ksd_test(x, lambda x: -x, rng=make_seed(3), n_boot=7)
+    again = ksd_test(lambda x: -x, x, rng=make_seed(3), n_boot=7)
     weights = 2.0 * make_rng(3).integers(0, 2, size=(7, 40)) - 1.0
     np.testing.assert_array_equal(again.bootstrap,
-                                  ksd_test_from_weights(x, lambda x: -x, weights).bootstrap)
+                                  ksd_test_from_weights(lambda x: -x, x, weights).bootstrap)
     # row blocks do not change the result (large n is computed in pieces): blocks of 7 rows
     monkeypatch.setattr(diagnostics, "_row_blocks",
                         lambda n: [slice(i, min(i + 7, n)) for i in range(0, n, 7)])
-    np.testing.assert_allclose(ksd(x, lambda x: -x), (u.sum() - np.trace(u)) / (40 * 39),
+    np.testing.assert_allclose(ksd(lambda x: -x, x), (u.sum() - np.trace(u)) / (40 * 39),
                                rtol=1e-12)
-    np.testing.assert_allclose(ksd_test_from_weights(x, lambda x: -x, w).bootstrap, want,
+    np.testing.assert_allclose(ksd_test_from_weights(lambda x: -x, x, w).bootstrap, want,
                                rtol=1e-10, atol=1e-14)
 
 
@@ -296,17 +331,17 @@ def test_bootstrap_core_matches_the_explicit_double_sum(monkeypatch):
 def test_bad_input():
     x = np.zeros((10, 2))
     with pytest.raises(ValueError, match="`method` must be one of"):
-        ess(x, "median")
+        ess(x, method="median")
     with pytest.raises(ValueError, match="`method` must be one of"):
-        rhat(x, "bulk")
+        rhat(x, method="bulk")
     with pytest.raises(ValueError, match="at least 4 draws"):
-        ess(np.zeros((3, 2)))
+        ess(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="`x` must be finite"):
         ess(np.full((10, 2), np.nan))
-    with pytest.raises(ValueError, match="`x` must have 1 or 2 or 3 dimension"):
-        rhat(np.zeros((10, 2, 2, 2)))
+    with pytest.raises(ValueError, match="`x` must have at least 1 dimension"):
+        rhat(np.float64(1.0))
     with pytest.raises(ValueError, match="at least 2 chains"):
-        rhat(np.zeros((10, 1)), "identity")
+        rhat(np.zeros((1, 10)), method="identity")
     with pytest.raises(TypeError, match="`x` must be a real array"):
         ess("chain")
     with pytest.raises(TypeError, match="`x` must be a real array"):
@@ -317,24 +352,80 @@ def test_bad_input():
         autocovariance(np.array([1.0, np.inf]))
     pts = make_rng(0).normal(size=(5, 2))
     with pytest.raises(ValueError, match=r"`score` must return shape \(5, 2\)"):
-        ksd(pts, lambda x: x[:, :1])
+        ksd(lambda x: x[:, :1], pts)
     with pytest.raises(ValueError, match=r"`score` must have shape"):
-        ksd(pts, np.zeros((5, 3)))
+        ksd(np.zeros((5, 3)), pts)
     with pytest.raises(ValueError, match="`c` must be > 0"):
-        ksd(pts, lambda x: -x, c=0.0)
+        ksd(lambda x: -x, pts, c=0.0)
     with pytest.raises(ValueError, match="`beta` must be < 0"):
-        ksd(pts, lambda x: -x, beta=0.5)
+        ksd(lambda x: -x, pts, beta=0.5)
     with pytest.raises(ValueError, match="`beta` must be > -1"):
-        ksd(pts, lambda x: -x, beta=-1.0)
+        ksd(lambda x: -x, pts, beta=-1.0)
     with pytest.raises(ValueError, match="at least 2 points"):
-        ksd(pts[:1], lambda x: -x)
+        ksd(lambda x: -x, pts[:1])
     with pytest.raises(ValueError, match="`x` must be finite"):
-        ksd(np.full((3, 1), np.inf), lambda x: -x)
+        ksd(lambda x: -x, np.full((3, 1), np.inf))
     with pytest.raises(ValueError, match=r"`weights` must have shape \(n_boot, 5\)"):
-        ksd_test_from_weights(pts, lambda x: -x, np.ones((3, 4)))
+        ksd_test_from_weights(lambda x: -x, pts, np.ones((3, 4)))
     with pytest.raises(ValueError, match="`n_boot` must be >= 1"):
-        ksd_test(pts, lambda x: -x, rng=make_seed(0), n_boot=0)
+        ksd_test(lambda x: -x, pts, rng=make_seed(0), n_boot=0)
     with pytest.raises(TypeError, match="`rng` must be"):
-        ksd_test(pts, lambda x: -x, rng=1.5)
+        ksd_test(lambda x: -x, pts, rng=1.5)
     with pytest.raises(ValueError, match="`x` must have 2 dimension"):
-        ksd_test(np.zeros(5), lambda x: -x, rng=make_seed(0))
+        ksd_test(lambda x: -x, np.zeros(5), rng=make_seed(0))
+    with pytest.raises(ValueError, match="`score` must be finite"):
+        ksd(lambda x: np.full(x.shape, np.nan), pts)
+
+
+def test_bad_input_acceptance_and_autocorrelation():
+    # a single draw has no autocorrelation (it was NaN); the axis must be an integer in range
+    with pytest.raises(ValueError, match=r"`x` must have at least 2 draws per chain \(axis 0"):
+        autocorrelation(np.array([1.0]))
+    with pytest.raises(ValueError, match=r"`x` must have at least 2 draws per chain \(axis 1"):
+        autocovariance(np.zeros((3, 1)))
+    a = np.array([[True, False], [True, True]])
+    with pytest.raises(TypeError, match="`axis` must be an integer axis or None, got 2.5"):
+        acceptance_rate(a, axis=2.5)
+    with pytest.raises(TypeError, match="`axis` must be an integer axis or None, got True"):
+        acceptance_rate(a, axis=True)
+    with pytest.raises(ValueError, match=r"`axis` must be in \[-2, 2\) .* got 2"):
+        acceptance_rate(a, axis=2)
+    np.testing.assert_array_equal(acceptance_rate(a, axis=-1), [0.5, 1.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_rule_diagnostics(dtype):
+    # arrays come back in the dtype of the draws; single numbers are Python floats
+    x = make_rng(12).normal(size=(2, 50, 3)).astype(dtype)
+    assert autocovariance(x).dtype == dtype and autocorrelation(x).dtype == dtype
+    assert ess(x).dtype == dtype and rhat(x).dtype == dtype
+    assert isinstance(ess(x[:, :, 0]), float)
+    pts = make_rng(13).normal(size=(6, 2)).astype(dtype)
+    assert stein_kernel_matrix(lambda y: -y, pts).dtype == dtype
+    res = ksd_test(lambda y: -y, pts, rng=make_seed(14), n_boot=5)
+    assert res.bootstrap.dtype == dtype and isinstance(res.statistic, float)
+    assert acceptance_rate(np.full((2, 3), 0.5, dtype=dtype), axis=0).dtype == dtype
+
+
+def test_bootstrap_ties_do_not_depend_on_rounding():
+    # All-equal Rademacher rows give a replicate equal to the statistic exactly; they count as
+    # ties (>=) whatever the dtype of x or the rounding of the two sums (exact check: the
+    # p-value is fixed by counting rows, with no false-failure rate).
+    rng = make_rng(15)
+    for _ in range(20):
+        n = int(rng.integers(3, 7))
+        x = rng.normal(size=(n, 2))
+        w = 2.0 * rng.integers(0, 2, size=(30, n)) - 1.0
+        w[:4] = [[1.0] * n, [-1.0] * n, [1.0] * n, [-1.0] * n]
+        p64 = ksd_test_from_weights(lambda y: -y, x, w).p_value
+        x32 = x.astype(np.float32)
+        p32 = ksd_test_from_weights(lambda y: -y, x32, w).p_value
+        p32_as_64 = ksd_test_from_weights(lambda y: -y, x32.astype(np.float64), w).p_value
+        assert p32 == p32_as_64
+        res = ksd_test_from_weights(lambda y: -y, x, w)
+        u = stein_kernel_matrix(lambda y: -y, x)
+        off = u - np.diag(np.diag(u))
+        boot = np.einsum("bi,ij,bj->b", w, off, w) / (n * (n - 1))
+        ties = np.isclose(boot, res.statistic, rtol=1e-12, atol=0)
+        assert ties[:4].all()
+        assert p64 == (1 + np.sum((boot > res.statistic) | ties)) / 31

@@ -362,12 +362,12 @@ def test_compare_samplers_is_annealed_then_plain_langevin_from_one_generator():
     score_fn = noisy_mixture_score(MIXTURE)
     sigmas = np.array([8.0, 2.0, 0.5])
     x0 = make_rng(5).uniform(-BOX, BOX, size=(50, 2))
-    got = compare_samplers(score_fn, sigmas, x0, 9, step_size=0.01, n_steps_each=4,
+    got = compare_samplers(score_fn, sigmas, x0, make_seed(9), step_size=0.01, n_steps_each=4,
                            plain_step_size=0.2, centers=MEANS)
     assert isinstance(got, Comparison)
     gen = make_rng(9)
-    annealed = annealed_langevin(score_fn, sigmas, 0.01, 4, x0, gen)
-    plain = annealed_langevin(score_fn, sigmas[-1:], 0.2, 12, x0, gen)
+    annealed = annealed_langevin(score_fn, x0, sigmas, 0.01, 4, gen)
+    plain = annealed_langevin(score_fn, x0, sigmas[-1:], 0.2, 12, gen)
     np.testing.assert_array_equal(got.annealed, annealed)
     np.testing.assert_array_equal(got.plain, plain)
     np.testing.assert_array_equal(got.annealed_weights, mode_weights(annealed, MEANS))

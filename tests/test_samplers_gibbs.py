@@ -12,10 +12,23 @@ import pytest
 from scipy import stats
 
 from refebm import discrete
-from refebm.samplers import (GibbsState, ising_gibbs_kernel, ising_gibbs_step, rbm_gibbs_kernel,
-                             rbm_gibbs_step, sample)
+from refebm.samplers import (GibbsInfo, GibbsState, ising_gibbs_init, ising_gibbs_kernel,
+                             ising_gibbs_step, rbm_gibbs_init, rbm_gibbs_kernel, rbm_gibbs_step,
+                             sample)
 
-from seeding import make_rng
+from seeding import make_rng, make_seed
+
+
+def ising_sweep(s, J, h, u):
+    """The spins after one ising_gibbs_step from spins s."""
+    return ising_gibbs_step(J, h, ising_gibbs_init(J, h, s), u)[0].x
+
+
+def rbm_block(v, W, b, c, uh, uv):
+    """(v', h) after one rbm_gibbs_step from visible units v."""
+    x = rbm_gibbs_step(W, b, c, rbm_gibbs_init(W, b, c, v), uh, uv)[0].x
+    m = W.shape[0]
+    return x[:, :m], x[:, m:]
 
 FALSE_FAILURE = 1e-6
 N_CHAINS = 20000
@@ -64,7 +77,7 @@ def test_ising_step_follows_its_rule_and_the_sweep_is_exactly_stationary():
         for start in states:
             s = np.tile(start, (2, 1))
             p = conditional_plus(s[:1], i, J, h)[0]
-            got = ising_gibbs_step(s, J, h, _holding_uniforms(s, i, J, h, p))
+            got = ising_sweep(s, J, h, _holding_uniforms(s, i, J, h, p))
             assert got[0, i] == 1.0 and got[1, i] == -1.0
             others = [j for j in range(d) if j != i]
             np.testing.assert_array_equal(got[:, others], s[:, others])
@@ -116,7 +129,7 @@ def test_ising_gibbs_leaves_the_exact_law_invariant(k_steps):
     rng = make_rng(40 + k_steps)
     x0 = states[rng.choice(len(pi), size=N_CHAINS, p=pi)]
     res = sample(ising_gibbs_kernel(J, h), x0, k_steps, rng, keep="last")
-    counts = np.bincount(state_index(res.trace[-1]), minlength=len(pi))
+    counts = np.bincount(state_index(res.trace[:, -1]), minlength=len(pi))
     chi2 = np.sum((counts - N_CHAINS * pi) ** 2 / (N_CHAINS * pi))
     assert chi2 <= stats.chi2.isf(FALSE_FAILURE, len(pi) - 1)
 
@@ -145,7 +158,7 @@ def test_rbm_block_gibbs_leaves_the_joint_law_invariant(k_steps):
     rng = make_rng(60 + k_steps)
     x0 = joint[rng.choice(len(pi), size=n, p=pi)]
     res = sample(rbm_gibbs_kernel(W, b, c), x0, k_steps, rng, keep="last")
-    idx = res.trace[-1].astype(int) @ (2 ** np.arange(m + k)[::-1])
+    idx = res.trace[:, -1].astype(int) @ (2 ** np.arange(m + k)[::-1])
     counts = np.bincount(idx, minlength=len(pi))
     chi2 = np.sum((counts - n * pi) ** 2 / (n * pi))
     assert chi2 <= stats.chi2.isf(FALSE_FAILURE, len(pi) - 1)
@@ -156,11 +169,11 @@ def test_rbm_step_rule_and_refebm_discrete_conditionals():
     v = binary_states(4)
     p_h = 1 / (1 + np.exp(-(c + v @ W)))
     below = p_h * (1 - 1e-9)
-    v_new, h = rbm_gibbs_step(v, W, b, c, below, np.zeros((16, 4)))
+    v_new, h = rbm_block(v, W, b, c, below, np.zeros((16, 4)))
     np.testing.assert_array_equal(h, np.ones((16, 3)))
     np.testing.assert_array_equal(v_new, np.ones((16, 4)))   # u = 0 < any probability
     above = np.minimum(p_h * (1 + 1e-9) + 1e-12, 1 - 1e-16)
-    _, h = rbm_gibbs_step(v, W, b, c, above, np.zeros((16, 4)))
+    _, h = rbm_block(v, W, b, c, above, np.zeros((16, 4)))
     np.testing.assert_array_equal(h, np.zeros((16, 3)))
     h_all = binary_states(3)
     p_v = 1 / (1 + np.exp(-(b + h_all @ W.T)))
@@ -180,68 +193,114 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
     s = np.where(rng.random((10, 4)) < 0.5, -1.0, 1.0)
     u = rng.random((10, 4))
     halves = (slice(0, 3), slice(3, 10))
-    full = ising_gibbs_step(s, J, h, u)
-    np.testing.assert_array_equal(full, ising_gibbs_step(s, J, h, u))
+    full = ising_sweep(s, J, h, u)
+    np.testing.assert_array_equal(full, ising_sweep(s, J, h, u))
     np.testing.assert_array_equal(full, np.concatenate(
-        [ising_gibbs_step(s[q], J, h, u[q]) for q in halves]))
+        [ising_sweep(s[q], J, h, u[q]) for q in halves]))
     W, b, c = rbm_params()
     v = (rng.random((10, 4)) < 0.5).astype(float)
     uh, uv = rng.random((10, 3)), rng.random((10, 4))
-    full = rbm_gibbs_step(v, W, b, c, uh, uv)
-    parts = [rbm_gibbs_step(v[q], W, b, c, uh[q], uv[q]) for q in halves]
+    full = rbm_block(v, W, b, c, uh, uv)
+    parts = [rbm_block(v[q], W, b, c, uh[q], uv[q]) for q in halves]
     for i in range(2):
         np.testing.assert_array_equal(full[i], np.concatenate([p[i] for p in parts]))
     # the kernels draw uniforms (n, d) [Ising] / (n, k) then (n, m) [RBM] from rng
     k = ising_gibbs_kernel(J, h)
     got, _ = k(k.init(s), make_rng(1))
     np.testing.assert_array_equal(
-        got.x, ising_gibbs_step(s, J, h, make_rng(1).random((10, 4))))
+        got.x, ising_sweep(s, J, h, make_rng(1).random((10, 4))))
     k = rbm_gibbs_kernel(W, b, c)
     x = np.concatenate([v, np.zeros((10, 3))], axis=1)
     got, _ = k(k.init(x), make_rng(2))
     g = make_rng(2)
     uh2, uv2 = g.random((10, 3)), g.random((10, 4))
-    vv, hh = rbm_gibbs_step(v, W, b, c, uh2, uv2)
+    vv, hh = rbm_block(v, W, b, c, uh2, uv2)
     np.testing.assert_array_equal(got.x, np.concatenate([vv, hh], axis=1))
     assert isinstance(got, GibbsState)
 
 
 def test_bad_input():
     J, h = ising_params(3)
-    s = np.ones((2, 3))
+    s = GibbsState(np.ones((2, 3)))
     u = np.full((2, 3), 0.5)
     with pytest.raises(ValueError, match="`J` must be symmetric"):
-        ising_gibbs_step(s, J + np.triu(np.ones((3, 3)), 1), h, u)
+        ising_gibbs_step(J + np.triu(np.ones((3, 3)), 1), h, s, u)
     with pytest.raises(ValueError, match="`J` must have a zero diagonal"):
-        ising_gibbs_step(s, J + np.eye(3), h, u)
+        ising_gibbs_step(J + np.eye(3), h, s, u)
     with pytest.raises(ValueError, match="`J` must be a square matrix"):
-        ising_gibbs_step(s, np.zeros((3, 2)), h, u)
+        ising_gibbs_step(np.zeros((3, 2)), h, s, u)
     with pytest.raises(ValueError, match=r"`h` must have shape \(3\)"):
-        ising_gibbs_step(s, J, np.zeros(2), u)
-    with pytest.raises(ValueError, match=r"`s` must have entries in \{-1, 1\}"):
-        ising_gibbs_step(np.zeros((2, 3)), J, h, u)
-    with pytest.raises(ValueError, match=r"`s` must have shape \(n, 3\)"):
-        ising_gibbs_step(np.ones((2, 4)), J, h, u)
+        ising_gibbs_step(J, np.zeros(2), s, u)
+    with pytest.raises(ValueError, match=r"`state.x` must have entries in \{-1, 1\}"):
+        ising_gibbs_step(J, h, GibbsState(np.zeros((2, 3))), u)
+    with pytest.raises(ValueError, match=r"`state.x` must have shape \(n, 3\)"):
+        ising_gibbs_step(J, h, GibbsState(np.ones((2, 4))), u)
+    with pytest.raises(TypeError, match=r"`state` must be a state with fields \('x',\)"):
+        ising_gibbs_step(J, h, np.ones((2, 3)), u)
+    with pytest.raises(ValueError, match=r"`x` must have entries in \{-1, 1\}"):
+        ising_gibbs_init(J, h, np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"`uniform` must lie in \[0, 1\)"):
-        ising_gibbs_step(s, J, h, np.full((2, 3), 1.0))
+        ising_gibbs_step(J, h, s, np.full((2, 3), 1.0))
     with pytest.raises(ValueError, match=r"`uniform` must have shape \(2, 3\)"):
-        ising_gibbs_step(s, J, h, np.full((3, 3), 0.5))
+        ising_gibbs_step(J, h, s, np.full((3, 3), 0.5))
     with pytest.raises(ValueError, match="`J` must be finite"):
         ising_gibbs_kernel(np.full((2, 2), np.nan), np.zeros(2))
     W, b, c = rbm_params()
     v = np.ones((2, 4))
+    sv = rbm_gibbs_init(W, b, c, v)
+    uh, uv = np.zeros((2, 3)), np.zeros((2, 4))
     with pytest.raises(ValueError, match=r"`b` must have shape \(4\)"):
-        rbm_gibbs_step(v, W, np.zeros(3), c, np.zeros((2, 3)), np.zeros((2, 4)))
+        rbm_gibbs_step(W, np.zeros(3), c, sv, uh, uv)
     with pytest.raises(ValueError, match=r"`c` must have shape \(3\)"):
-        rbm_gibbs_step(v, W, b, np.zeros(4), np.zeros((2, 3)), np.zeros((2, 4)))
-    with pytest.raises(ValueError, match=r"`v` must have entries in \{0, 1\}"):
-        rbm_gibbs_step(-v, W, b, c, np.zeros((2, 3)), np.zeros((2, 4)))
+        rbm_gibbs_step(W, b, np.zeros(4), sv, uh, uv)
+    with pytest.raises(ValueError, match=r"`state.x` must have entries in \{0, 1\}"):
+        rbm_gibbs_step(W, b, c, GibbsState(-sv.x), uh, uv)
+    with pytest.raises(ValueError, match=r"`state.x` must have shape \(n, 7\)"):
+        rbm_gibbs_step(W, b, c, GibbsState(v), uh, uv)
+    with pytest.raises(ValueError, match=r"`x` must have entries in \{0, 1\}"):
+        rbm_gibbs_init(W, b, c, -v)
     with pytest.raises(ValueError, match=r"`uniform_h` must have shape \(2, 3\)"):
-        rbm_gibbs_step(v, W, b, c, np.zeros((2, 4)), np.zeros((2, 4)))
+        rbm_gibbs_step(W, b, c, sv, np.zeros((2, 4)), uv)
     with pytest.raises(ValueError, match=r"`uniform_v` must lie in \[0, 1\)"):
-        rbm_gibbs_step(v, W, b, c, np.zeros((2, 3)), np.full((2, 4), -0.1))
+        rbm_gibbs_step(W, b, c, sv, uh, np.full((2, 4), -0.1))
     with pytest.raises(ValueError, match="`W` must have 2 dimension"):
         rbm_gibbs_kernel(np.zeros(3), b, c)
     k = rbm_gibbs_kernel(W, b, c)
     with pytest.raises(ValueError, match=r"`x` must have shape \(n, 7\)"):
-        k.init(np.zeros((2, 4)))
+        k.init(np.zeros((2, 5)))
+
+
+def test_steps_return_state_and_info():
+    # the step takes a state and returns (state, info); visible units alone start the RBM with
+    # hidden zeros, which the step never reads (h is drawn afresh from p(h | v))
+    J, h = ising_params(3)
+    s, info = ising_gibbs_step(J, h, ising_gibbs_init(J, h, np.ones((2, 3))), np.zeros((2, 3)))
+    assert isinstance(s, GibbsState) and isinstance(info, GibbsInfo)
+    assert info.is_accepted.all() and info.acceptance_rate.tolist() == [1.0, 1.0]
+    W, b, c = rbm_params()
+    v = np.array([[1.0, 0.0, 1.0, 1.0]])
+    padded = rbm_gibbs_init(W, b, c, v)
+    np.testing.assert_array_equal(padded.x, [[1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0]])
+    other = GibbsState(np.concatenate([v, np.ones((1, 3))], axis=1))
+    u_h, u_v = np.full((1, 3), 0.4), np.full((1, 4), 0.6)
+    a, _ = rbm_gibbs_step(W, b, c, padded, u_h, u_v)
+    b_, _ = rbm_gibbs_step(W, b, c, other, u_h, u_v)
+    np.testing.assert_array_equal(a.x, b_.x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_rule_gibbs(dtype):
+    # float32 units stay float32 through init, step, kernel and sample; float64 stays float64
+    J, h = ising_params(3)
+    s0 = np.ones((4, 3), dtype=dtype)
+    s, info = ising_gibbs_step(J, h, ising_gibbs_init(J, h, s0), np.full((4, 3), 0.5))
+    assert s.x.dtype == dtype and info.acceptance_rate.dtype == dtype
+    res = sample(ising_gibbs_kernel(J, h), s0, 2, rng=make_seed(80))
+    assert res.trace.dtype == dtype and res.state.x.dtype == dtype
+    W, b, c = rbm_params()
+    v0 = np.ones((4, 4), dtype=dtype)
+    s, _ = rbm_gibbs_step(W, b, c, rbm_gibbs_init(W, b, c, v0), np.full((4, 3), 0.5),
+                          np.full((4, 4), 0.5))
+    assert s.x.dtype == dtype
+    res = sample(rbm_gibbs_kernel(W, b, c), np.zeros((4, 7), dtype=dtype), 2, rng=make_seed(81))
+    assert res.trace.dtype == dtype and res.state.x.dtype == dtype

@@ -8,13 +8,16 @@ Bounds used (false-failure probability <= 1e-6 per assertion, stated at each tes
 - Hoeffding for a binomial fraction: P(|phat - p| >= t) <= 2 exp(-2 N t^2).
 """
 
+import warnings
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
 from scipy import stats
 from scipy.signal import fftconvolve
 
-from refebm.samplers import (LangevinState, annealed_langevin, annealed_langevin_from_noise,
+from refebm.samplers import (DivergenceWarning, LangevinInfo, LangevinState, ULAState,
+                             annealed_langevin, annealed_langevin_from_noise,
                              decoupled_langevin_step, energy_and_score, mala_init, mala_kernel,
                              mala_log_acceptance, mala_step, sample, ula_init, ula_kernel,
                              ula_step)
@@ -86,18 +89,22 @@ def test_mala_log_acceptance_matches_hand_derived_closed_form():
         x = mean + sd * rng.normal(size=(50, 3)) * 2
         z = rng.normal(size=(50, 3))
         x_new = x + eps * score(x) + np.sqrt(2 * eps) * z
-        got = mala_log_acceptance(x, energy(x), score(x), x_new, energy(x_new), score(x_new), eps)
+        here = LangevinState(x, energy(x), score(x))
+        there = LangevinState(x_new, energy(x_new), score(x_new))
+        got = mala_log_acceptance(here, there, eps)
         want = mala_log_ratio_closed_form(x, x_new, mean, sd, eps)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
         # and the step reports min(1, r) of the same ratio, from its own proposal
-        state = mala_init(x, energy, score)
-        _, info = mala_step(state, energy, eps, z, np.full(50, 0.5), score=score)
+        state = mala_init(energy, x, score=score)
+        _, info = mala_step(energy, state, z, np.full(50, 0.5), eps, score=score)
         np.testing.assert_array_equal(info.proposal, x_new)
         np.testing.assert_allclose(info.acceptance_rate, np.minimum(1.0, np.exp(want)),
                                    rtol=0, atol=1e-12)
+        # the step's Info carries log r itself (fused arithmetic: equal up to rounding)
+        np.testing.assert_allclose(info.log_acceptance_ratio, want, rtol=0, atol=1e-12)
         # the classic bug (scores of the two states swapped) differs from the closed form
-        wrong = mala_log_acceptance(x, energy(x), score(x_new), x_new, energy(x_new), score(x),
-                                    eps)
+        wrong = mala_log_acceptance(here._replace(score=score(x_new)),
+                                    there._replace(score=score(x)), eps)
         assert np.max(np.abs(wrong - want)) > 1e-3
 
 
@@ -106,8 +113,8 @@ def test_mala_step_with_autograd_score_equals_analytic_score():
     rng = make_rng(1)
     x = rng.normal(size=(7, 2))
     z, u = rng.normal(size=(7, 2)), rng.random(7)
-    a = mala_step(mala_init(x, gauss_energy), gauss_energy, 0.3, z, u)
-    b = mala_step(mala_init(x, gauss_energy, gauss_score), gauss_energy, 0.3, z, u,
+    a = mala_step(gauss_energy, mala_init(gauss_energy, x), z, u, 0.3)
+    b = mala_step(gauss_energy, mala_init(gauss_energy, x, score=gauss_score), z, u, 0.3,
                   score=gauss_score)
     for field in range(3):
         np.testing.assert_allclose(a[0][field], b[0][field], rtol=1e-10, atol=1e-12)
@@ -139,13 +146,13 @@ def test_energy_and_score_prefers_a_bound_joint_method():
     separate = energy_and_score(target.energy, score=target.score)   # an explicit score wins
     rng = make_rng(2)
     x, z, u = rng.normal(size=(9, 2)), rng.normal(size=(50, 9, 2)), rng.random((50, 9))
-    s_joint = mala_init(x, target.energy)
-    s_sep = mala_init(x, target.energy, target.score)
-    s_auto = mala_init(x, gauss_energy)
+    s_joint = mala_init(target.energy, x)
+    s_sep = mala_init(target.energy, x, score=target.score)
+    s_auto = mala_init(gauss_energy, x)
     for t in range(50):
-        s_joint, _ = mala_step(s_joint, target.energy, 0.3, z[t], u[t])
-        s_sep, _ = mala_step(s_sep, target.energy, 0.3, z[t], u[t], score=target.score)
-        s_auto, _ = mala_step(s_auto, gauss_energy, 0.3, z[t], u[t])
+        s_joint, _ = mala_step(target.energy, s_joint, z[t], u[t], 0.3)
+        s_sep, _ = mala_step(target.energy, s_sep, z[t], u[t], 0.3, score=target.score)
+        s_auto, _ = mala_step(gauss_energy, s_auto, z[t], u[t], 0.3)
     assert target.joint_calls == 51        # init and one call per step, never energy + score
     for field in range(3):
         np.testing.assert_array_equal(s_joint[field], s_sep[field])
@@ -165,16 +172,30 @@ class _BadJointTarget(_CountingTarget):
 def test_energy_and_score_rejects_a_joint_method_that_returns_no_pair():
     target = _BadJointTarget()
     with pytest.raises(TypeError, match=r"`energy_and_score` method .* must return a pair"):
-        mala_init(np.zeros((3, 2)), target.energy)
+        mala_init(target.energy, np.zeros((3, 2)))
+
+
+def ula_x(score, x, noise, step_size):
+    """The positions after one ula_step from x (a fresh state)."""
+    return ula_step(score, ula_init(score, x), noise, step_size)[0].x
 
 
 def test_ula_step_formula():
     x = np.array([[1.0, 2.0]])
     z = np.array([[0.5, -1.0]])
-    got = ula_step(x, gauss_score, 0.1, z)
-    np.testing.assert_allclose(got, x + 0.1 * gauss_score(x) + np.sqrt(0.2) * z, rtol=1e-15)
-    np.testing.assert_allclose(decoupled_langevin_step(x, gauss_score, 0.1, np.sqrt(0.2), z),
-                               got, rtol=1e-15)
+    state, info = ula_step(gauss_score, ula_init(gauss_score, x), z, 0.1)
+    want = x + 0.1 * gauss_score(x) + np.sqrt(0.2) * z
+    np.testing.assert_allclose(state.x, want, rtol=1e-15)
+    np.testing.assert_array_equal(state.score, gauss_score(state.x))    # carried to the next step
+    np.testing.assert_array_equal(info.proposal, state.x)
+    assert info.is_accepted.all() and not info.diverged.any()
+    np.testing.assert_array_equal(info.log_acceptance_ratio, [0.0])
+    d_state, _ = decoupled_langevin_step(gauss_score, ula_init(gauss_score, x), z, 0.1,
+                                         np.sqrt(0.2))
+    np.testing.assert_allclose(d_state.x, state.x, rtol=1e-15)
+    # a second step from the returned state equals a step from a fresh state at its positions
+    two, _ = ula_step(gauss_score, state, z, 0.1)
+    np.testing.assert_array_equal(two.x, ula_x(gauss_score, state.x, z, 0.1))
 
 
 # -- determinism and batch splits -------------------------------------------------------------
@@ -185,15 +206,15 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
     x = rng.normal(size=(10, 2))
     z, u = rng.normal(size=(10, 2)), rng.random(10)
     halves = (slice(0, 3), slice(3, 10))
-    full = ula_step(x, gauss_score, 0.2, z)
-    np.testing.assert_array_equal(full, ula_step(x, gauss_score, 0.2, z))
+    full = ula_x(gauss_score, x, z, 0.2)
+    np.testing.assert_array_equal(full, ula_x(gauss_score, x, z, 0.2))
     np.testing.assert_array_equal(full, np.concatenate(
-        [ula_step(x[s], gauss_score, 0.2, z[s]) for s in halves]))
+        [ula_x(gauss_score, x[s], z[s], 0.2) for s in halves]))
     for score in (None, gauss_score):
-        m_full = mala_step(mala_init(x, gauss_energy, score), gauss_energy, 0.2, z, u,
+        m_full = mala_step(gauss_energy, mala_init(gauss_energy, x, score=score), z, u, 0.2,
                            score=score)
-        m_parts = [mala_step(mala_init(x[s], gauss_energy, score), gauss_energy, 0.2, z[s], u[s],
-                             score=score) for s in halves]
+        m_parts = [mala_step(gauss_energy, mala_init(gauss_energy, x[s], score=score), z[s],
+                             u[s], 0.2, score=score) for s in halves]
         for field in range(3):
             np.testing.assert_array_equal(m_full[0][field],
                                           np.concatenate([p[0][field] for p in m_parts]))
@@ -202,8 +223,8 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
         return -x / (1.0 + sigma**2)
 
     noise = rng.normal(size=(3, 4, 10, 2))
-    a_full = annealed_langevin_from_noise(score_fn, [2.0, 1.0, 0.5], 0.1, x, noise, denoise=True)
-    a_parts = [annealed_langevin_from_noise(score_fn, [2.0, 1.0, 0.5], 0.1, x[s], noise[:, :, s],
+    a_full = annealed_langevin_from_noise(score_fn, x, noise, [2.0, 1.0, 0.5], 0.1, denoise=True)
+    a_parts = [annealed_langevin_from_noise(score_fn, x[s], noise[:, :, s], [2.0, 1.0, 0.5], 0.1,
                                             denoise=True) for s in halves]
     np.testing.assert_array_equal(a_full, np.concatenate(a_parts))
 
@@ -214,12 +235,12 @@ def test_kernels_equal_steps_fed_the_kernels_draws():
     got, _ = k(k.init(x), make_rng(9))
     rng = make_rng(9)
     z, u = rng.standard_normal((5, 2)), rng.random(5)
-    want, _ = mala_step(mala_init(x, gauss_energy), gauss_energy, 0.4, z, u)
+    want, _ = mala_step(gauss_energy, mala_init(gauss_energy, x), z, u, 0.4)
     np.testing.assert_array_equal(got.x, want.x)
     k = ula_kernel(None, 0.4, score=gauss_score)
     got, info = k(k.init(x), make_rng(9))
-    np.testing.assert_array_equal(got.x, ula_step(x, gauss_score, 0.4,
-                                                  make_rng(9).standard_normal((5, 2))))
+    np.testing.assert_array_equal(got.x, ula_x(gauss_score, x,
+                                               make_rng(9).standard_normal((5, 2)), 0.4))
     assert info.is_accepted.all() and not k.exact
 
 
@@ -228,9 +249,10 @@ def test_annealed_langevin_rng_equals_core_with_the_same_draws():
         return -x / (1.0 + sigma**2)
 
     x0 = np.linspace(-1, 1, 8).reshape(4, 2)
-    got = annealed_langevin(score_fn, [3.0, 1.0, 0.3], 0.05, 6, x0, rng=make_seed(4), denoise=True)
+    got = annealed_langevin(score_fn, x0, [3.0, 1.0, 0.3], 0.05, 6, rng=make_seed(4),
+                            denoise=True)
     noise = make_rng(4).standard_normal((3, 6, 4, 2))
-    want = annealed_langevin_from_noise(score_fn, [3.0, 1.0, 0.3], 0.05, x0, noise, denoise=True)
+    want = annealed_langevin_from_noise(score_fn, x0, noise, [3.0, 1.0, 0.3], 0.05, denoise=True)
     np.testing.assert_array_equal(got, want)
 
 
@@ -244,7 +266,7 @@ def test_annealed_langevin_schedule_and_tweedie_step():
 
     x0 = np.array([[1.0, -2.0]])
     noise = np.ones((2, 1, 1, 2))
-    got = annealed_langevin_from_noise(score_fn, [2.0, 0.5], 0.1, x0, noise, denoise=True)
+    got = annealed_langevin_from_noise(score_fn, x0, noise, [2.0, 0.5], 0.1, denoise=True)
     x = x0
     for sigma in (2.0, 0.5):
         alpha = 0.1 * sigma**2 / 0.25
@@ -291,7 +313,7 @@ def test_ula_samples_its_biased_stationary_law_not_the_target(d):
     x0 = rng.multivariate_normal(mean, law.cov, size=N_CHAINS)
     res = sample(ula_kernel(None, eps, score=lambda x: (mean - x) @ prec), x0, 10, rng,
                  keep="last")
-    _check_gaussian_law(res.trace[-1], mean, law.cov)
+    _check_gaussian_law(res.trace[:, -1], mean, law.cov)
     # the bias is far outside what the test resolves: the target's variance along the first
     # eigenvector lies outside the chi-square interval centred on the biased law's
     lo, hi = _chi2_two_sided(N_CHAINS - 1)
@@ -307,10 +329,10 @@ def test_mala_leaves_the_target_invariant_gaussian(k_steps):
     x0 = rng.multivariate_normal(MU, COV, size=N_CHAINS)
     res = sample(mala_kernel(gauss_energy, 0.5), x0, k_steps, rng, keep="last")
     assert 0.3 < res.acceptance_rate.mean() < 0.99   # it moves (not a statistical claim)
-    _check_gaussian_law(res.trace[-1], MU, COV)
+    _check_gaussian_law(res.trace[:, -1], MU, COV)
     for i in range(2):
         cdf = stats.norm(MU[i], np.sqrt(COV[i, i])).cdf
-        assert stats.kstest(res.trace[-1, :, i], cdf).statistic <= DKWM_EPS
+        assert stats.kstest(res.trace[:, -1, i], cdf).statistic <= DKWM_EPS
 
 
 @pytest.mark.parametrize("k_steps", [1, 10])
@@ -324,7 +346,7 @@ def test_mala_leaves_gamma_invariant(k_steps):
     x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
     for s in (score, None):
         res = sample(mala_kernel(gamma_energy, 0.3, score=s), x0, k_steps, rng, keep="last")
-        assert stats.kstest(res.trace[-1, :, 0], gamma_cdf).statistic <= DKWM_EPS
+        assert stats.kstest(res.trace[:, -1, 0], gamma_cdf).statistic <= DKWM_EPS
 
 
 # -- annealed Langevin on a two-mode mixture ---------------------------------------------------
@@ -393,7 +415,7 @@ def test_annealed_langevin_recovers_mode_weights_and_plain_langevin_does_not():
     assert abs(p_star - WEIGHTS[0]) <= 0.015
     rng = make_rng(70)
     x0 = rng.uniform(*BOX, size=(n, 1))
-    x = annealed_langevin(mixture_score, SIGMAS, EPS, T_EACH, x0, rng)
+    x = annealed_langevin(mixture_score, x0, SIGMAS, EPS, T_EACH, rng)
     phat = np.mean(x[:, 0] < 0)
     assert abs(phat - p_star) <= t
     # plain Langevin at the last level, same start and the same number of steps: the chains
@@ -402,7 +424,7 @@ def test_annealed_langevin_recovers_mode_weights_and_plain_langevin_does_not():
     sigma_last = SIGMAS[-1:]
     p_plain = exact_left_mass(sigma_last, EPS, T_EACH * len(SIGMAS), half_width=20.0)
     assert p_plain > 0.45
-    x_plain = annealed_langevin(mixture_score, sigma_last, EPS, T_EACH * len(SIGMAS), x0, rng)
+    x_plain = annealed_langevin(mixture_score, x0, sigma_last, EPS, T_EACH * len(SIGMAS), rng)
     phat_plain = np.mean(x_plain[:, 0] < 0)
     assert abs(phat_plain - p_plain) <= t
     assert phat_plain - WEIGHTS[0] > 0.2
@@ -412,24 +434,37 @@ def test_annealed_langevin_recovers_mode_weights_and_plain_langevin_does_not():
 
 def test_bad_input_ula_and_decoupled():
     x, z = np.zeros((3, 2)), np.zeros((3, 2))
+    s = ula_init(gauss_score, x)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        ula_step(x, gauss_score, 0.0, z)
+        ula_step(gauss_score, s, z, 0.0)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        ula_step(x, gauss_score, -1.0, z)
+        ula_step(gauss_score, s, z, -1.0)
+    with pytest.raises(ValueError, match="`step_size` must be finite"):
+        ula_step(gauss_score, s, z, np.nan)
     with pytest.raises(ValueError, match="`noise` must have the shape"):
-        ula_step(x, gauss_score, 0.1, np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="`x` must be finite"):
-        ula_step(np.array([[np.nan, 0.0]]), gauss_score, 0.1, np.zeros((1, 2)))
+        ula_step(gauss_score, s, np.zeros((2, 2)), 0.1)
+    with pytest.raises(ValueError, match="`noise` must be finite"):
+        ula_step(gauss_score, s, np.full((3, 2), np.nan), 0.1)
+    with pytest.raises(ValueError, match="`state.x` must be finite"):
+        ula_step(gauss_score, ULAState(np.array([[np.nan, 0.0]]), np.zeros((1, 2))), z[:1], 0.1)
+    with pytest.raises(ValueError, match="`state.score` must be finite"):
+        ula_step(gauss_score, ULAState(x, np.full((3, 2), np.nan)), z, 0.1)
+    with pytest.raises(ValueError, match="`state.score` must have shape"):
+        ula_step(gauss_score, ULAState(x, np.zeros((3, 1))), z, 0.1)
+    with pytest.raises(TypeError, match=r"`state` must be a state with fields \('x', 'score'\)"):
+        ula_step(gauss_score, x, z, 0.1)
     with pytest.raises(ValueError, match="`x` must have 2 dimension"):
-        ula_step(np.zeros(2), gauss_score, 0.1, np.zeros(2))
+        ula_init(gauss_score, np.zeros(2))
     with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
-        ula_step(x, lambda x: x[:, :1], 0.1, z)
+        ula_step(lambda x: x[:, :1], s, z, 0.1)
     with pytest.raises(TypeError, match="`score` must be callable"):
-        ula_step(x, 1.0, 0.1, z)
+        ula_step(1.0, s, z, 0.1)
+    with pytest.raises(ValueError, match="`score` must be finite at the starting points"):
+        ula_init(lambda x: np.full(x.shape, np.nan), x)
     with pytest.raises(ValueError, match="`drift` must be > 0"):
-        decoupled_langevin_step(x, gauss_score, 0.0, 0.1, z)
+        decoupled_langevin_step(gauss_score, s, z, 0.0, 0.1)
     with pytest.raises(ValueError, match="`noise_scale` must be >= 0"):
-        decoupled_langevin_step(x, gauss_score, 0.1, -0.1, z)
+        decoupled_langevin_step(gauss_score, s, z, 0.1, -0.1)
     with pytest.raises(TypeError, match="`energy` must be callable"):
         energy_and_score(None)
     with pytest.raises(TypeError, match="`score` must be callable"):
@@ -439,31 +474,32 @@ def test_bad_input_ula_and_decoupled():
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
         ula_kernel(gauss_energy, 0.0)
     with pytest.raises(ValueError, match=r"`score` must return shape"):
-        ula_init(x, lambda x: np.zeros(3))
+        ula_init(lambda x: np.zeros(3), x)
 
 
 def test_bad_input_mala():
     x = np.zeros((3, 2))
-    s = mala_init(x, gauss_energy)
+    s = mala_init(gauss_energy, x)
     z, u = np.zeros((3, 2)), np.full(3, 0.5)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        mala_step(s, gauss_energy, 0.0, z, u)
-    with pytest.raises(TypeError, match="`state` must be a LangevinState"):
-        mala_step(x, gauss_energy, 0.1, z, u)
+        mala_step(gauss_energy, s, z, u, 0.0)
+    with pytest.raises(TypeError, match=r"`state` must be a state with fields \('x', 'energy', "
+                                        r"'score'\) \(from mala_init\)"):
+        mala_step(gauss_energy, x, z, u, 0.1)
     with pytest.raises(ValueError, match="`noise` must have the shape"):
-        mala_step(s, gauss_energy, 0.1, np.zeros((3, 1)), u)
+        mala_step(gauss_energy, s, np.zeros((3, 1)), u, 0.1)
     with pytest.raises(ValueError, match=r"`uniform` must lie in \[0, 1\)"):
-        mala_step(s, gauss_energy, 0.1, z, np.full(3, -0.5))
+        mala_step(gauss_energy, s, z, np.full(3, -0.5), 0.1)
     with pytest.raises(ValueError, match="`state.score` must have shape"):
-        mala_step(LangevinState(x, np.zeros(3), np.zeros((3, 1))), gauss_energy, 0.1, z, u)
+        mala_step(gauss_energy, LangevinState(x, np.zeros(3), np.zeros((3, 1))), z, u, 0.1)
     with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
-        mala_step(s, gauss_energy, 0.1, z, u, score=lambda x: x[:, 0])
+        mala_step(gauss_energy, s, z, u, 0.1, score=lambda x: x[:, 0])
     with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
-        mala_init(x, gauss_energy, lambda x: x.T)
+        mala_init(gauss_energy, x, score=lambda x: x.T)
     with pytest.raises(ValueError, match="`energy` returned inf"):
-        mala_init(-np.ones((3, 1)), gamma_energy)
+        mala_init(gamma_energy, -np.ones((3, 1)))
     with pytest.raises(ValueError, match="`x` must be finite"):
-        mala_init(np.full((3, 2), np.inf), gauss_energy)
+        mala_init(gauss_energy, np.full((3, 2), np.inf))
     with pytest.raises(TypeError, match="`energy` must be callable"):
         mala_kernel(3.0, 0.1)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
@@ -476,34 +512,181 @@ def test_bad_input_annealed():
 
     x0 = np.zeros((3, 2))
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        annealed_langevin(score_fn, [0.1, 1.0], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [0.1, 1.0], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        annealed_langevin(score_fn, [1.0, 1.0], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [1.0, 1.0], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be > 0"):
-        annealed_langevin(score_fn, [1.0, -0.5], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [1.0, -0.5], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must be finite"):
-        annealed_langevin(score_fn, [np.nan, 0.5], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [np.nan, 0.5], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must have 1 dimension"):
-        annealed_langevin(score_fn, [[1.0]], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [[1.0]], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`sigmas` must not be empty"):
-        annealed_langevin(score_fn, [], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        annealed_langevin(score_fn, [1.0], 0.0, 5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [1.0], 0.0, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`n_steps_each` must be >= 1"):
-        annealed_langevin(score_fn, [1.0], 0.1, 0, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [1.0], 0.1, 0, rng=make_seed(0))
     with pytest.raises(TypeError, match="`n_steps_each` must be an integer"):
-        annealed_langevin(score_fn, [1.0], 0.1, 2.5, x0, rng=make_seed(0))
+        annealed_langevin(score_fn, x0, [1.0], 0.1, 2.5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`x0` must be finite"):
-        annealed_langevin(score_fn, [1.0], 0.1, 5, np.full((3, 2), np.nan), rng=make_seed(0))
+        annealed_langevin(score_fn, np.full((3, 2), np.nan), [1.0], 0.1, 5, rng=make_seed(0))
     with pytest.raises(TypeError, match="`rng` must be"):
-        annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng="seed")
+        annealed_langevin(score_fn, x0, [1.0], 0.1, 5, rng="seed")
     with pytest.raises(TypeError, match="`denoise` must be a bool"):
-        annealed_langevin(score_fn, [1.0], 0.1, 5, x0, rng=make_seed(0), denoise="yes")
+        annealed_langevin(score_fn, x0, [1.0], 0.1, 5, rng=make_seed(0), denoise="yes")
     with pytest.raises(TypeError, match="`score_fn` must be callable"):
-        annealed_langevin(None, [1.0], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(None, x0, [1.0], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match=r"`score_fn` must return shape \(3, 2\)"):
-        annealed_langevin(lambda x, s: x[:, 0], [1.0], 0.1, 5, x0, rng=make_seed(0))
+        annealed_langevin(lambda x, s: x[:, 0], x0, [1.0], 0.1, 5, rng=make_seed(0))
     with pytest.raises(ValueError, match="`noise` must have shape"):
-        annealed_langevin_from_noise(score_fn, [1.0, 0.5], 0.1, x0, np.zeros((1, 4, 3, 2)))
+        annealed_langevin_from_noise(score_fn, x0, np.zeros((1, 4, 3, 2)), [1.0, 0.5], 0.1)
     with pytest.raises(ValueError, match="`noise` must have 4 dimension"):
-        annealed_langevin_from_noise(score_fn, [1.0], 0.1, x0, np.zeros((4, 3, 2)))
+        annealed_langevin_from_noise(score_fn, x0, np.zeros((4, 3, 2)), [1.0], 0.1)
+
+
+def test_bad_input_mala_log_acceptance():
+    x = np.array([[1.0, 0.5], [0.0, -1.0]])
+    here = LangevinState(x, gauss_energy(x), gauss_score(x))
+    there = LangevinState(x + 0.1, gauss_energy(x + 0.1), gauss_score(x + 0.1))
+    # a negative step would flip the sign of the proposal terms; 0 and NaN would give NaN
+    for bad, rule in ((-0.3, "> 0"), (0.0, "> 0"), (np.nan, "finite"), (np.inf, "finite")):
+        with pytest.raises(ValueError, match=f"`step_size` must be {rule}"):
+            mala_log_acceptance(here, there, bad)
+    with pytest.raises(TypeError, match="`step_size` must be a real number"):
+        mala_log_acceptance(here, there, np.array([0.1, 0.2]))
+    # a scalar energy would broadcast over the chains
+    with pytest.raises(ValueError, match=r"`state.energy` must have shape \(2\)"):
+        mala_log_acceptance(here._replace(energy=np.float64(1.0)), there, 0.1)
+    with pytest.raises(ValueError, match=r"`proposal.energy` must have shape \(2\)"):
+        mala_log_acceptance(here, there._replace(energy=np.zeros(3)), 0.1)
+    with pytest.raises(ValueError, match=r"`proposal.x` must have the shape of `state.x`"):
+        mala_log_acceptance(here, LangevinState(x[:1], there.energy[:1], there.score[:1]), 0.1)
+    with pytest.raises(ValueError, match="`state.score` must have shape"):
+        mala_log_acceptance(here._replace(score=x[:, :1]), there, 0.1)
+    with pytest.raises(ValueError, match="`state.x` must be finite"):
+        mala_log_acceptance(here._replace(x=np.full((2, 2), np.nan)), there, 0.1)
+    with pytest.raises(ValueError, match="`state.energy` returned NaN"):
+        mala_log_acceptance(here._replace(energy=np.array([np.nan, 0.0])), there, 0.1)
+    with pytest.raises(TypeError, match="`proposal` must be a state with fields"):
+        mala_log_acceptance(here, x, 0.1)
+    # a NaN or +inf energy at the proposal is allowed: it is a NaN or -inf ratio, a rejection
+    out = mala_log_acceptance(here, there._replace(energy=np.array([np.nan, np.inf])), 0.1)
+    assert np.isnan(out[0]) and out[1] == -np.inf
+
+
+def test_energy_and_score_checks_what_it_returns():
+    f = energy_and_score(gauss_energy, score=lambda x: np.where(x > 5, np.nan, gauss_score(x)))
+    with pytest.raises(ValueError, match="`score` returned NaN or inf at 1 of 2 points"):
+        f(np.array([[0.0, 0.0], [6.0, 0.0]]))
+    with pytest.raises(ValueError, match="`energy` returned NaN at 1 of 2 points"):
+        energy_and_score(lambda x: np.array([0.0, np.nan]), score=gauss_score)(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"`energy` must return shape \(2,\)"):
+        energy_and_score(lambda x: np.zeros(()), score=gauss_score)(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"`score` must return shape \(2, 2\)"):
+        energy_and_score(gauss_energy, score=lambda x: x[:, :1])(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        energy_and_score(gauss_energy)(np.array([[np.nan, 0.0]]))
+    with pytest.raises(ValueError, match="`x` must have 2 dimension"):
+        energy_and_score(gauss_energy)(np.zeros(2))
+    # +inf energy (outside the support) with any score there is accepted
+    e, _ = energy_and_score(gamma_energy, score=lambda x: np.where(x > 0, 1.0, np.nan))(
+        np.array([[-1.0], [1.0]]))
+    assert e[0] == np.inf and np.isfinite(e[1])
+
+
+def test_ula_divergence_is_flagged_and_warned():
+    # a NaN score at the new point: the chain cannot continue; it is flagged, never silent
+    def score(x):
+        return np.where(np.abs(x) > 2.0, np.nan, -x)
+
+    x = np.array([[0.0], [0.5]])
+    with pytest.warns(DivergenceWarning, match="ula_step diverged in 1 of 2 chains"):
+        s, info = ula_step(score, ula_init(score, x), np.array([[5.0], [0.0]]), 0.5)
+    np.testing.assert_array_equal(info.diverged, [True, False])
+    assert isinstance(info, LangevinInfo)
+    with pytest.warns(DivergenceWarning, match="decoupled_langevin_step diverged in 1 of 2"):
+        decoupled_langevin_step(score, ula_init(score, x), np.array([[5.0], [0.0]]), 0.5, 1.0)
+    # a divergent step size (50 on N(0, 1): x <- -24 x + 10 z) overflows; sample reports it
+    k = ula_kernel(None, 50.0, score=lambda x: -x)
+    with pytest.warns(DivergenceWarning, match="chains diverged"), \
+            np.errstate(over="ignore", invalid="ignore"):
+        res = sample(k, np.ones((3, 1)), 400, rng=make_seed(21), keep="last")
+    assert res.diverged.all() and res.diverged.shape == (3,)
+    # a stable run reports no divergence and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        ok = sample(ula_kernel(None, 0.1, score=lambda x: -x), np.ones((3, 1)), 20,
+                    rng=make_seed(22))
+    assert ok.diverged.tolist() == [False, False, False]
+    # MALA rejects such proposals: its chains stay finite and are never flagged
+    m = sample(mala_kernel(lambda x: 0.5 * np.sum(x**2, axis=-1), 50.0), np.ones((3, 1)), 50,
+               rng=make_seed(23))
+    assert not m.diverged.any() and np.all(np.isfinite(m.trace))
+
+
+def test_annealed_langevin_raises_on_divergence_and_nan_scores():
+    x0 = np.ones((4, 1))
+    with pytest.raises(ValueError, match=r"annealed Langevin diverged at level 1 of 1.*"
+                                         r"`step_size` 50.0 is too large"), \
+            np.errstate(over="ignore"):
+        annealed_langevin(lambda x, s: -x, x0, [1.0], 50.0, 1000, rng=make_seed(24))
+    with pytest.raises(ValueError, match=r"`score_fn` returned NaN or inf at 4 of 4 finite "
+                                         r"points \(level 2 of 2, step 1"):
+        annealed_langevin(lambda x, s: -x if s > 0.5 else np.full(x.shape, np.nan), x0,
+                          [1.0, 0.1], 0.1, 3, rng=make_seed(25))
+    with pytest.raises(ValueError, match=r"`score_fn` returned NaN or inf .*the Tweedie step"):
+        annealed_langevin_from_noise(_nan_after_first_call(), x0, np.zeros((1, 1, 4, 1)), [1.0],
+                                     0.1, denoise=True)
+
+
+def _nan_after_first_call():
+    calls = []
+
+    def score_fn(x, sigma):
+        calls.append(sigma)
+        return -x if len(calls) == 1 else np.full(x.shape, np.nan)
+
+    return score_fn
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_rule_langevin(dtype):
+    # float32 chains give float32 states, infos, traces and noise; float64 stays float64
+    x = np.linspace(-1, 1, 8).reshape(4, 2).astype(dtype)
+    z64, u64 = np.full((4, 2), 0.3), np.full(4, 0.5)       # float64 noise is cast to the chains'
+    s = ula_init(gauss_score, x)
+    assert s.x.dtype == dtype and s.score.dtype == dtype
+    s, info = ula_step(gauss_score, s, z64, 0.1)
+    assert s.x.dtype == dtype and s.score.dtype == dtype and info.proposal.dtype == dtype
+    m = mala_init(gauss_energy, x)
+    assert m.energy.dtype == dtype and m.score.dtype == dtype
+    m, info = mala_step(gauss_energy, m, z64, u64, 0.1)
+    assert {m.x.dtype, m.energy.dtype, m.score.dtype, info.log_acceptance_ratio.dtype,
+            info.acceptance_rate.dtype} == {np.dtype(dtype)}
+    for kernel in (mala_kernel(gauss_energy, 0.1), ula_kernel(gauss_energy, 0.1)):
+        res = sample(kernel, x, 3, rng=make_seed(26))
+        assert res.trace.dtype == dtype and res.state.x.dtype == dtype
+        assert res.state.score.dtype == dtype
+    out = annealed_langevin(lambda y, sg: -y, x, [1.0, 0.5], 0.1, 2, rng=make_seed(27))
+    assert out.dtype == dtype
+    out = annealed_langevin_from_noise(lambda y, sg: -y, x, np.zeros((2, 2, 4, 2)), [1.0, 0.5],
+                                       0.1)
+    assert out.dtype == dtype
+    e, sc = energy_and_score(gauss_energy)(x)
+    assert e.dtype == dtype and sc.dtype == dtype
+    here = LangevinState(x, gauss_energy(x), gauss_score(x))
+    assert mala_log_acceptance(here, here, 0.1).dtype == dtype
+
+
+def test_float32_mala_agrees_with_float64_to_float32_rounding():
+    # the same chains in both dtypes: one step agrees to float32 resolution (a first-order
+    # bound: |dx| <= a few ulps of float32 times the size of the terms)
+    rng = make_rng(28)
+    x = rng.normal(size=(50, 2))
+    z, u = rng.normal(size=(50, 2)), rng.random(50)
+    s64, i64 = mala_step(gauss_energy, mala_init(gauss_energy, x), z, u, 0.2)
+    s32, i32 = mala_step(gauss_energy, mala_init(gauss_energy, x.astype(np.float32)), z, u, 0.2)
+    np.testing.assert_allclose(i32.proposal, i64.proposal, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(i32.log_acceptance_ratio, i64.log_acceptance_ratio, rtol=0,
+                               atol=1e-4)

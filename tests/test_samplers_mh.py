@@ -85,17 +85,17 @@ def rw_transition_matrix(values):
     x = np.arange(K, dtype=float)[:, None]
     P = np.zeros((K, K))
     for direction in (-1.0, 1.0):
-        state = mh_init(x, energy)
+        state = mh_init(energy, x)
         noise = np.full((K, 1), direction)
-        _, info = mh_step(state, energy, noise, np.full(K, 0.5), step_size=1.0)
+        _, info = mh_step(energy, state, noise, np.full(K, 0.5), step_size=1.0)
         alpha = info.acceptance_rate
         below = np.clip(alpha * (1 - 1e-9), 0.0, 1.0 - 1e-16)
-        s_below, i_below = mh_step(state, energy, noise, below, 1.0)
+        s_below, i_below = mh_step(energy, state, noise, below, 1.0)
         for i in range(K):
             if alpha[i] > 0:
                 assert i_below.is_accepted[i] and s_below.x[i, 0] == i + direction
         above = np.minimum(alpha * (1 + 1e-9) + 1e-300, 1.0 - 1e-16)
-        _, i_above = mh_step(state, energy, noise, above, 1.0)
+        _, i_above = mh_step(energy, state, noise, above, 1.0)
         assert not np.any(i_above.is_accepted[alpha < 1 - 1e-8])
         for i in range(K):
             j = i + int(direction)
@@ -147,8 +147,8 @@ def test_hastings_correction_with_an_asymmetric_proposal_is_exactly_stationary()
     x = np.arange(K, dtype=float)[:, None]
     P = np.zeros((K, K))
     for direction, prob in ((1.0, 0.7), (-1.0, 0.3)):
-        state = mh_init(x, energy)
-        _, info = mh_general_step(state, energy, propose, log_q, np.full((K, 1), direction),
+        state = mh_init(energy, x)
+        _, info = mh_general_step(energy, propose, log_q, state, np.full((K, 1), direction),
                                   np.full(K, 0.5))
         for i in range(K):
             j = i + int(direction)
@@ -186,8 +186,8 @@ def test_nan_energy_at_the_proposal_is_a_rejection():
     def energy(x):
         return np.where(x[:, 0] > 1.0, np.nan, 0.5 * x[:, 0] ** 2)
 
-    state = mh_init(np.zeros((3, 1)), energy)
-    new, info = mh_step(state, energy, np.array([[2.0], [0.5], [3.0]]), np.zeros(3), 1.0)
+    state = mh_init(energy, np.zeros((3, 1)))
+    new, info = mh_step(energy, state, np.array([[2.0], [0.5], [3.0]]), np.zeros(3), 1.0)
     np.testing.assert_array_equal(info.is_accepted, [False, True, False])
     np.testing.assert_array_equal(info.acceptance_rate[[0, 2]], [0.0, 0.0])
     np.testing.assert_array_equal(new.x[:, 0], [0.0, 0.5, 0.0])
@@ -205,17 +205,17 @@ def test_large_energies_do_not_overflow():
     def shifted(x):
         return energy(x) + 1e4
 
-    _, a = mh_step(mh_init(x, energy), energy, noise, np.full(9, 0.5), 0.7)
-    _, b = mh_step(mh_init(x, shifted), shifted, noise, np.full(9, 0.5), 0.7)
+    _, a = mh_step(energy, mh_init(energy, x), noise, np.full(9, 0.5), 0.7)
+    _, b = mh_step(shifted, mh_init(shifted, x), noise, np.full(9, 0.5), 0.7)
     np.testing.assert_allclose(a.acceptance_rate, b.acceptance_rate, rtol=0, atol=1e-10)
-    _, c = mh_step(mh_init(x * 100, energy), energy, noise * 100, np.full(9, 0.5), 1.0)
+    _, c = mh_step(energy, mh_init(energy, x * 100), noise * 100, np.full(9, 0.5), 1.0)
     assert np.all(np.isfinite(c.acceptance_rate))
 
 
 def test_a_move_downhill_is_always_accepted_and_state_carries_energy():
-    state = mh_init(np.array([[3.0, 0.0]]), gauss_energy)
+    state = mh_init(gauss_energy, np.array([[3.0, 0.0]]))
     # the proposal is the mode MU = (1, -2)
-    new, info = mh_step(state, gauss_energy, np.array([[-2.0, -2.0]]), np.array([0.999999]), 1.0)
+    new, info = mh_step(gauss_energy, state, np.array([[-2.0, -2.0]]), np.array([0.999999]), 1.0)
     assert info.is_accepted[0] and info.acceptance_rate[0] == 1.0
     np.testing.assert_array_equal(new.x, [[1.0, -2.0]])
     np.testing.assert_allclose(new.energy, gauss_energy(new.x), rtol=1e-15)
@@ -230,9 +230,9 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
     x = rng.normal(size=(10, 2))
     z = rng.normal(size=(10, 2))
     u = rng.random(10)
-    full = mh_step(mh_init(x, gauss_energy), gauss_energy, z, u, 0.8)
-    again = mh_step(mh_init(x, gauss_energy), gauss_energy, z, u, 0.8)
-    parts = [mh_step(mh_init(x[s], gauss_energy), gauss_energy, z[s], u[s], 0.8)
+    full = mh_step(gauss_energy, mh_init(gauss_energy, x), z, u, 0.8)
+    again = mh_step(gauss_energy, mh_init(gauss_energy, x), z, u, 0.8)
+    parts = [mh_step(gauss_energy, mh_init(gauss_energy, x[s]), z[s], u[s], 0.8)
              for s in (slice(0, 3), slice(3, 10))]
     for field in range(2):
         np.testing.assert_array_equal(full[0][field], again[0][field])
@@ -247,8 +247,8 @@ def test_steps_are_bit_identical_across_runs_and_batch_splits():
     def log_q(to, frm):
         return -0.5 * np.sum((to - 0.5 * frm) ** 2, axis=-1)
 
-    g_full = mh_general_step(mh_init(x, gauss_energy), gauss_energy, propose, log_q, z, u)
-    g_parts = [mh_general_step(mh_init(x[s], gauss_energy), gauss_energy, propose, log_q, z[s],
+    g_full = mh_general_step(gauss_energy, propose, log_q, mh_init(gauss_energy, x), z, u)
+    g_parts = [mh_general_step(gauss_energy, propose, log_q, mh_init(gauss_energy, x[s]), z[s],
                                u[s]) for s in (slice(0, 3), slice(3, 10))]
     np.testing.assert_array_equal(g_full[0].x, np.concatenate([p[0].x for p in g_parts]))
 
@@ -260,7 +260,7 @@ def test_kernel_equals_step_fed_the_kernels_draws():
     got, _ = k(k.init(x), make_rng(5))
     rng = make_rng(5)
     z, u = rng.standard_normal((6, 2)), rng.random(6)
-    want, _ = mh_step(mh_init(x, gauss_energy), gauss_energy, z, u, 0.9)
+    want, _ = mh_step(gauss_energy, mh_init(gauss_energy, x), z, u, 0.9)
     np.testing.assert_array_equal(got.x, want.x)
     r1 = sample(k, x, 20, rng=make_seed(3))
     r2 = sample(k, x, 20, rng=make_seed(3))
@@ -277,7 +277,7 @@ def test_random_walk_leaves_gamma_invariant(k_steps):
     x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
     res = sample(mh_kernel(gamma_energy, 1.0), x0, k_steps, rng, keep="last")
     assert 0.2 < res.acceptance_rate.mean() < 0.95   # the chain moves (not a statistical claim)
-    assert ks_distance(res.trace[-1, :, 0], gamma_cdf) <= DKWM_EPS
+    assert ks_distance(res.trace[:, -1, 0], gamma_cdf) <= DKWM_EPS
 
 
 @pytest.mark.parametrize("k_steps", [1, 10])
@@ -287,7 +287,7 @@ def test_random_walk_leaves_correlated_gaussian_invariant(k_steps):
     x0 = rng.multivariate_normal(MU, COV, size=N_CHAINS)
     res = sample(mh_kernel(gauss_energy, 1.2), x0, k_steps, rng, keep="last")
     for i, cdf in enumerate(gauss_marginal_cdfs()):
-        assert ks_distance(res.trace[-1, :, i], cdf) <= DKWM_EPS
+        assert ks_distance(res.trace[:, -1, i], cdf) <= DKWM_EPS
 
 
 @pytest.mark.parametrize("k_steps", [1, 10])
@@ -305,7 +305,7 @@ def test_independence_sampler_with_hastings_correction_leaves_gamma_invariant(k_
     x0 = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_RATE, size=(N_CHAINS, 1))
     res = sample(mh_general_kernel(gamma_energy, propose, log_q), x0, k_steps, rng,
                  keep="last")
-    assert ks_distance(res.trace[-1, :, 0], gamma_cdf) <= DKWM_EPS
+    assert ks_distance(res.trace[:, -1, 0], gamma_cdf) <= DKWM_EPS
 
 
 def test_dkwm_threshold_has_power_against_a_sign_bug():
@@ -319,46 +319,46 @@ def test_dkwm_threshold_has_power_against_a_sign_bug():
 # -- bad input --------------------------------------------------------------------------------
 
 def _state():
-    return mh_init(np.zeros((3, 2)), gauss_energy)
+    return mh_init(gauss_energy, np.zeros((3, 2)))
 
 
 def test_bad_input():
     s = _state()
     z, u = np.zeros((3, 2)), np.full(3, 0.5)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        mh_step(s, gauss_energy, z, u, 0.0)
+        mh_step(gauss_energy, s, z, u, 0.0)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        mh_step(s, gauss_energy, z, u, -0.1)
+        mh_step(gauss_energy, s, z, u, -0.1)
     with pytest.raises(ValueError, match="`step_size` must be finite"):
-        mh_step(s, gauss_energy, z, u, np.nan)
+        mh_step(gauss_energy, s, z, u, np.nan)
     with pytest.raises(TypeError, match="`step_size` must be a real number"):
-        mh_step(s, gauss_energy, z, u, "0.1")
+        mh_step(gauss_energy, s, z, u, "0.1")
     with pytest.raises(ValueError, match="`proposal_noise` must have the shape"):
-        mh_step(s, gauss_energy, np.zeros((3, 3)), u, 0.1)
+        mh_step(gauss_energy, s, np.zeros((3, 3)), u, 0.1)
     with pytest.raises(ValueError, match="`proposal_noise` must be finite"):
-        mh_step(s, gauss_energy, np.full((3, 2), np.nan), u, 0.1)
+        mh_step(gauss_energy, s, np.full((3, 2), np.nan), u, 0.1)
     with pytest.raises(ValueError, match="`uniform` must have shape"):
-        mh_step(s, gauss_energy, z, np.full(4, 0.5), 0.1)
+        mh_step(gauss_energy, s, z, np.full(4, 0.5), 0.1)
     with pytest.raises(ValueError, match=r"`uniform` must lie in \[0, 1\)"):
-        mh_step(s, gauss_energy, z, np.full(3, 1.5), 0.1)
+        mh_step(gauss_energy, s, z, np.full(3, 1.5), 0.1)
     with pytest.raises(TypeError, match="`energy` must be callable"):
-        mh_step(s, "energy", z, u, 0.1)
+        mh_step("energy", s, z, u, 0.1)
     with pytest.raises(TypeError, match="`state` must be a state"):
-        mh_step(np.zeros((3, 2)), gauss_energy, z, u, 0.1)
+        mh_step(gauss_energy, np.zeros((3, 2)), z, u, 0.1)
     with pytest.raises(ValueError, match="`state.x` must be finite"):
-        mh_step(MHState(np.full((3, 2), np.nan), np.zeros(3)), gauss_energy, z, u, 0.1)
+        mh_step(gauss_energy, MHState(np.full((3, 2), np.nan), np.zeros(3)), z, u, 0.1)
     with pytest.raises(ValueError, match=r"`energy` must return shape \(3,\)"):
-        mh_step(s, lambda x: np.zeros((3, 1)), z, u, 0.1)
+        mh_step(lambda x: np.zeros((3, 1)), s, z, u, 0.1)
     with pytest.raises(ValueError, match="`x` must be finite"):
-        mh_init(np.array([[np.nan, 0.0]]), gauss_energy)
+        mh_init(gauss_energy, np.array([[np.nan, 0.0]]))
     with pytest.raises(ValueError, match="`x` must have 2 dimension"):
-        mh_init(np.zeros(3), gauss_energy)
+        mh_init(gauss_energy, np.zeros(3))
     with pytest.raises(ValueError, match="`x` must not be empty"):
-        mh_init(np.zeros((0, 2)), gauss_energy)
+        mh_init(gauss_energy, np.zeros((0, 2)))
     with pytest.raises(ValueError, match="`energy` returned inf"):
-        mh_init(np.array([[-1.0]]), gamma_energy)
+        mh_init(gamma_energy, np.array([[-1.0]]))
     with pytest.raises(ValueError, match=r"`energy` must return shape \(2,\)"):
-        mh_init(np.zeros((2, 1)), lambda x: np.zeros(3))
+        mh_init(lambda x: np.zeros(3), np.zeros((2, 1)))
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
         mh_kernel(gauss_energy, 0.0)
     with pytest.raises(TypeError, match="`energy` must be callable"):
@@ -373,15 +373,23 @@ def test_bad_input_general_step():
         return np.zeros(to.shape[0])
 
     with pytest.raises(TypeError, match="`propose` must be callable"):
-        mh_general_step(s, gauss_energy, 1.0, log_q, z, u)
+        mh_general_step(gauss_energy, 1.0, log_q, s, z, u)
     with pytest.raises(TypeError, match="`proposal_log_prob` must be callable"):
-        mh_general_step(s, gauss_energy, lambda x, n: x + n, None, z, u)
+        mh_general_step(gauss_energy, lambda x, n: x + n, None, s, z, u)
     with pytest.raises(ValueError, match="`noise` must have 3 rows"):
-        mh_general_step(s, gauss_energy, lambda x, n: x, log_q, np.zeros((2, 2)), u)
+        mh_general_step(gauss_energy, lambda x, n: x, log_q, s, np.zeros((2, 2)), u)
     with pytest.raises(ValueError, match="`propose` must return shape"):
-        mh_general_step(s, gauss_energy, lambda x, n: x[:, :1], log_q, z, u)
+        mh_general_step(gauss_energy, lambda x, n: x[:, :1], log_q, s, z, u)
     with pytest.raises(ValueError, match="`proposal_log_prob` must return shape"):
-        mh_general_step(s, gauss_energy, lambda x, n: x + n, lambda a, b: np.zeros(2), z, u)
+        mh_general_step(gauss_energy, lambda x, n: x + n, lambda a, b: np.zeros(2), s, z, u)
+    # noise that the proposal cannot combine with x: the message names both shapes
+    with pytest.raises(ValueError, match=r"`propose` failed on x of shape \(3, 2\) and `noise` "
+                                         r"of shape \(3, 3\)"):
+        mh_general_step(gauss_energy, lambda x, n: x + n, log_q, s, np.zeros((3, 3)), u)
+    with pytest.raises(ValueError, match="`noise` must be finite"):
+        mh_general_step(gauss_energy, lambda x, n: x + n, log_q, s, np.full((3, 2), np.nan), u)
+    with pytest.raises(TypeError, match=r"`state` must be a state with fields \('x', 'energy'\)"):
+        mh_general_step(gauss_energy, lambda x, n: x + n, log_q, np.zeros((3, 2)), z, u)
     with pytest.raises(TypeError, match="`propose` must be callable"):
         mh_general_kernel(gauss_energy, None, log_q)
 
@@ -397,5 +405,36 @@ def test_bad_input_acceptance_rule():
 
 def test_info_fields():
     s = _state()
-    _, info = mh_step(s, gauss_energy, np.zeros((3, 2)), np.full(3, 0.5), 0.1)
+    _, info = mh_step(gauss_energy, s, np.zeros((3, 2)), np.full(3, 0.5), 0.1)
     assert isinstance(info, MHInfo) and info.is_accepted.dtype == bool
+    assert MHInfo._fields == ("acceptance_rate", "is_accepted", "proposal",
+                              "log_acceptance_ratio")
+
+
+def test_info_carries_the_log_acceptance_ratio():
+    # exact: log r = E(x) - E(x') for the random walk, computed here by hand
+    x = np.array([[3.0, 0.0], [1.0, -2.0], [0.0, 0.0]])
+    z = np.array([[-2.0, -2.0], [1.0, 0.5], [0.3, -0.1]])
+    _, info = mh_step(gauss_energy, mh_init(gauss_energy, x), z, np.full(3, 0.5), 0.7)
+    want = gauss_energy(x) - gauss_energy(x + 0.7 * z)
+    np.testing.assert_allclose(info.log_acceptance_ratio, want, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(info.acceptance_rate, np.minimum(1.0, np.exp(want)), rtol=1e-14)
+
+
+def test_float32_chains_stay_float32():
+    # the dtype rule: float32 positions give a float32 state, info and trace; float64 stays
+    # float64 (an energy that returns float64 for float32 input is cast back)
+    for dtype in (np.float32, np.float64):
+        x = np.zeros((4, 2), dtype=dtype)
+        s = mh_init(gauss_energy, x)
+        assert s.x.dtype == dtype and s.energy.dtype == dtype
+        s, info = mh_step(gauss_energy, s, np.ones((4, 2)), np.full(4, 0.5), 0.3)
+        assert s.x.dtype == dtype and s.energy.dtype == dtype
+        assert info.log_acceptance_ratio.dtype == dtype and info.acceptance_rate.dtype == dtype
+        res = sample(mh_kernel(gauss_energy, 0.5), x, 3, rng=make_seed(12))
+        assert res.trace.dtype == dtype and res.state.x.dtype == dtype
+        assert res.state.energy.dtype == dtype and res.acceptance_rate.dtype == dtype
+        s, _ = mh_general_step(gauss_energy, lambda y, n: y + n,
+                               lambda a, b: np.zeros(a.shape[0]), mh_init(gauss_energy, x),
+                               np.ones((4, 2)), np.full(4, 0.5))
+        assert s.x.dtype == dtype and s.energy.dtype == dtype

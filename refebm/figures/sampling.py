@@ -99,8 +99,8 @@ def chains(out_dir, *, fast=False, rng=0):
     mh_step_size, ula_step_size = 0.9, 0.05
     res_mh = sample(mh_kernel(mix.energy, mh_step_size), x0, n_steps, gen)
     res_ula = sample(ula_kernel(mix.energy, ula_step_size), x0, n_steps, gen)
-    trace_mh = np.asarray(res_mh.trace)
-    trace_ula = np.asarray(res_ula.trace)
+    trace_mh = np.asarray(res_mh.trace).transpose(1, 0, 2)     # (step, chain, dim) to plot
+    trace_ula = np.asarray(res_ula.trace).transpose(1, 0, 2)
     steps = np.arange(1, n_steps + 1)
     right_mh = np.mean(trace_mh[:, :, 0] > 0, axis=1)
     right_ula = np.mean(trace_ula[:, :, 0] > 0, axis=1)
@@ -123,7 +123,7 @@ def chains(out_dir, *, fast=False, rng=0):
                          f"acceptance {np.mean(res_mh.acceptance_rate):.2f}")
     axes[0, 1].set_title(f"D11: one chain, ULA (ε = {ula_step_size})")
     half = n_steps // 2
-    ess_mh, ess_ula = (float(ess(t[half:, :, 0])) * 1000.0 / (n_chains * (n_steps - half))
+    ess_mh, ess_ula = (float(ess(t[half:, :, 0].T)) * 1000.0 / (n_chains * (n_steps - half))
                        for t in (trace_mh, trace_ula))
     ax = axes[1, 0]
     ax.plot(steps, trace_mh[:, 0, 0], lw=0.6,
@@ -186,10 +186,10 @@ def ula_bias(out_dir, *, fast=False, rng=0):
         n_steps = max(50, int(np.ceil(10.0 / e)))
         x0 = mu + s * gen.standard_normal((n_chains, 1))
         last_ula = np.asarray(sample(ula_kernel(target.energy, e), x0, n_steps, gen,
-                                     keep="last").trace[-1])
+                                     keep="last").trace[:, -1])
         res = sample(mala_kernel(target.energy, e), x0, n_steps, gen, keep="last")
         var_ula.append(np.var(last_ula[:, 0], ddof=1))
-        var_mala.append(np.var(np.asarray(res.trace[-1])[:, 0], ddof=1))
+        var_mala.append(np.var(np.asarray(res.trace[:, -1])[:, 0], ddof=1))
         acc_mala.append(np.mean(res.acceptance_rate))
     var_ula, var_mala = np.array(var_ula), np.array(var_mala)
     se = np.sqrt(2.0 / (n_chains - 1))
@@ -265,8 +265,8 @@ def annealed_vs_plain(out_dir, *, fast=False, rng=0):
     exact = mix.sample(n, rng=gen)
     x0 = gen.uniform(-8.0, 8.0, size=(n, 2))
     plain = np.asarray(sample(ula_kernel(mix.energy, 0.05), x0, n_plain, gen,
-                              keep="last").trace[-1])
-    annealed = np.asarray(annealed_langevin(score_fn, sigmas, _ANNEALED_STEP, n_each, x0, gen))
+                              keep="last").trace[:, -1])
+    annealed = np.asarray(annealed_langevin(score_fn, x0, sigmas, _ANNEALED_STEP, n_each, gen))
 
     def second_mode(x):
         return float(np.mean(x[:, 0] + x[:, 1] > 0))

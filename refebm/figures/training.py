@@ -31,7 +31,7 @@ from ..objectives.params import parametric
 from ..objectives.likelihood import negative_log_likelihood
 from ..objectives.nce import nce_logit, nce_loss
 from ..partition import quadrature
-from ..samplers import ula_step
+from ..samplers import ula_init, ula_step
 from ..train import fit
 from ._common import figure_iv, finish, new_figure
 
@@ -69,12 +69,12 @@ def _langevin(theta, x0, n_steps, step_size, gen, keep=()):
     states after the steps listed in ``keep`` (0 is ``x0``)."""
     score = _score_of_theta(theta)
     kept = {0: x0} if 0 in keep else {}
-    x = x0
+    state = ula_init(score, x0)
     for t in range(1, n_steps + 1):
-        x = ula_step(x, score, step_size, gen.standard_normal(x.shape))
+        state, _ = ula_step(score, state, gen.standard_normal(x0.shape), step_size)
         if t in keep:
-            kept[t] = x
-    return x, kept
+            kept[t] = state.x
+    return state.x, kept
 
 
 def _log_density_grid(theta, m):

@@ -159,9 +159,9 @@ def compare_samplers(score_fn, sigmas, x0, rng, *, step_size, n_steps_each, plai
     _numpy_points("centers", centers, d=int(x0.shape[1]))
     if labels is not None:
         _labels_iv(labels, int(np.shape(getval(centers))[0]))
-    annealed = np.asarray(annealed_langevin(score_fn, sig, step_size, n_steps_each, x0, gen))
-    plain = np.asarray(annealed_langevin(score_fn, sig[-1:], plain_step_size,
-                                         sig.size * n_steps_each, x0, gen))
+    annealed = np.asarray(annealed_langevin(score_fn, x0, sig, step_size, n_steps_each, gen))
+    plain = np.asarray(annealed_langevin(score_fn, x0, sig[-1:], plain_step_size,
+                                         sig.size * n_steps_each, gen))
     return Comparison(annealed, plain, np.asarray(mode_weights(annealed, centers, labels)),
                       np.asarray(mode_weights(plain, centers, labels)))
 

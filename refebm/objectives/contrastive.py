@@ -36,7 +36,7 @@ from autograd.tracer import getval
 from .. import _validate as _v
 from .._backend import array_namespace
 from ..diff import score as _score
-from ..samplers import mala_init, mala_step, sample, ula_step
+from ..samplers import mala_init, mala_step, sample, ula_init, ula_step
 from .params import parametric_iv
 
 __all__ = [
@@ -195,17 +195,18 @@ def langevin_chains(energy, x0, noise, step_size, *, uniform=None):
     k = np.shape(noise)[0]
     score = _score(energy)
     if uniform is None:
+        state = ula_init(score, x)
         for t in range(k):
-            x = ula_step(x, score, step_size, noise[t])
-        return x
+            state, _ = ula_step(score, state, noise[t], step_size)
+        return state.x
     uniform = _noise_stack_iv("uniform", uniform, x, ndim=2)
     if np.shape(uniform)[0] != k:
         raise ValueError(
             f"`uniform` must have {k} rows like `noise` (one per step), got shape "
             f"{np.shape(uniform)}")
-    state = mala_init(x, energy, score)
+    state = mala_init(energy, x, score=score)
     for t in range(k):
-        state, _ = mala_step(state, energy, step_size, noise[t], uniform[t], score=score)
+        state, _ = mala_step(energy, state, noise[t], uniform[t], step_size, score=score)
     return state.x
 
 
@@ -262,7 +263,7 @@ def _run_kernel(energy, x0, make_kernel, k, rng):
     gen = _v.rng(rng)
     kernel = make_kernel(energy)
     _v.function("make_kernel(energy)", kernel)
-    return sample(kernel, x0, k, gen, keep="last").trace[-1]
+    return sample(kernel, x0, k, gen, keep="last").trace[:, -1]
 
 
 def cd_k(energy, x_data, make_kernel, k, rng):

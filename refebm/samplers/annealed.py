@@ -15,48 +15,51 @@ import numpy as np
 
 from .. import _validate as _v
 from .._backend import array_namespace, to_numpy
-from ._run import draw_normal
-from .langevin import _score_shape_iv
-from .mh import _step_size_iv
+from ._run import as_dtype, draw_normal, nonfinite_rows
 
 __all__ = ["annealed_langevin", "annealed_langevin_from_noise"]
 
 
-def _sigmas_iv(sigmas):
-    sigmas = _v.real_array("sigmas", sigmas, ndim=1)
-    host = to_numpy(sigmas).astype(np.float64)
-    if np.any(host <= 0):
-        raise ValueError(f"`sigmas` must be > 0, got {_v.show(sigmas)}")
-    if host.size > 1 and np.any(np.diff(host) >= 0):
-        raise ValueError(f"`sigmas` must be strictly decreasing (sigma_1 > ... > sigma_L), "
-                         f"got {_v.show(sigmas)}")
-    return [float(s) for s in host]
-
-
-def _annealed_iv(score_fn, sigmas, step_size, x0, denoise):
+def _annealed_iv(score_fn, x0, sigmas, step_size, denoise):
     _v.function("score_fn", score_fn)
-    sig = _sigmas_iv(sigmas)
-    step_size = float(_step_size_iv(step_size))
     x0 = _v.points("x0", x0)
+    sig = _v.decreasing_positive("sigmas", sigmas)
+    step_size = float(_v.scalar("step_size", step_size, low=0.0, low_open=True))
     if not isinstance(denoise, (bool, np.bool_)):
         raise TypeError(f"`denoise` must be a bool, got {_v.show(denoise)}")
-    return sig, step_size, x0
+    return x0, sig, step_size
 
 
-def _annealed_run(score_fn, sig, step_size, x, next_noise, n_steps_each, denoise, xp):
+def _score_at(score_fn, x, sigma, where, xp):
+    s = as_dtype(_v.returned_array("score_fn", score_fn(x, sigma), tuple(x.shape)), x.dtype, xp)
+    bad = to_numpy(nonfinite_rows(s, xp))
+    if bad.any():
+        raise ValueError(f"`score_fn` returned NaN or inf at {int(bad.sum())} of {bad.size} "
+                         f"finite points ({where}, sigma={sigma!r})")
+    return s
+
+
+def _annealed_run(score_fn, x, sig, step_size, next_noise, n_steps_each, denoise, xp):
     sigma_last = sig[-1]
     for i, sigma in enumerate(sig):
         alpha = step_size * sigma**2 / sigma_last**2
         half, root = 0.5 * alpha, float(np.sqrt(alpha))
         for t in range(n_steps_each):
-            s = _score_shape_iv(score_fn(x, sigma), x, "score_fn")
+            where = f"level {i + 1} of {len(sig)}, step {t + 1}"
+            s = _score_at(score_fn, x, sigma, where, xp)
             x = x + half * s + root * next_noise(i, t)
+            bad = to_numpy(nonfinite_rows(x, xp))
+            if bad.any():
+                raise ValueError(
+                    f"annealed Langevin diverged at {where} (sigma={sigma!r}, alpha={alpha:.6g}):"
+                    f" {int(bad.sum())} of {bad.size} chains are no longer finite; `step_size` "
+                    f"{step_size!r} is too large for this score")
     if denoise:
-        x = x + sigma_last**2 * _score_shape_iv(score_fn(x, sigma_last), x, "score_fn")
+        x = x + sigma_last**2 * _score_at(score_fn, x, sigma_last, "the Tweedie step", xp)
     return x
 
 
-def annealed_langevin_from_noise(score_fn, sigmas, step_size, x0, noise, *, denoise=False):
+def annealed_langevin_from_noise(score_fn, x0, noise, sigmas, step_size, *, denoise=False):
     r"""Annealed Langevin dynamics (NCSN) with all its noise given: the deterministic core.
 
     Parameters
@@ -64,20 +67,28 @@ def annealed_langevin_from_noise(score_fn, sigmas, step_size, x0, noise, *, deno
     score_fn : callable
         ``score_fn(x, sigma) -> (n, d)``: the score of the noise-perturbed density
         \(p_\sigma = p * N(0, \sigma^2 I)\) (\(\sigma\) passed as a Python float).
+    x0 : array ``(n, d)``
+        Starting points (NCSN: uniform noise). Its dtype is the run's (float32 kept).
+    noise : array ``(L, T, n, d)``
+        \(z_{i,t}\) for level \(i\), step \(t\); ``T`` is the number of steps per level
+        (cast to the dtype of ``x0``).
     sigmas : array ``(L,)``
         \(\sigma_1 > \sigma_2 > \dots > \sigma_L > 0\), strictly decreasing.
     step_size : float
         \(\epsilon > 0\); level \(i\) uses \(\alpha_i = \epsilon \sigma_i^2 / \sigma_L^2\).
-    x0 : array ``(n, d)``
-        Starting points (NCSN: uniform noise).
-    noise : array ``(L, T, n, d)``
-        \(z_{i,t}\) for level \(i\), step \(t\); ``T`` is the number of steps per level.
     denoise : bool, optional
         Finish with one Tweedie denoising step \(x + \sigma_L^2 s(x, \sigma_L)\).
 
     Returns
     -------
     array ``(n, d)``
+
+    Raises
+    ------
+    ValueError
+        If ``score_fn`` returns NaN or inf at a finite point, or a chain diverges (a position
+        that is no longer finite, from a step too large for the score); the message names the
+        level and the step.
 
     Math
     ----
@@ -92,12 +103,12 @@ def annealed_langevin_from_noise(score_fn, sigmas, step_size, x0, noise, *, deno
     --------
     >>> import numpy as np
     >>> score = lambda x, sigma: -x / (1.0 + sigma**2)   # p = N(0, 1), p_sigma = N(0, 1 + sigma^2)
-    >>> out = annealed_langevin_from_noise(score, [1.0], 0.5, np.array([[2.0]]),
-    ...                                    np.zeros((1, 1, 1, 1)))
+    >>> out = annealed_langevin_from_noise(score, np.array([[2.0]]), np.zeros((1, 1, 1, 1)),
+    ...                                    [1.0], 0.5)
     >>> out.tolist()   # 2 + 0.25 * (-2 / 2)
     [[1.75]]
     """
-    sig, step_size, x0 = _annealed_iv(score_fn, sigmas, step_size, x0, denoise)
+    x0, sig, step_size = _annealed_iv(score_fn, x0, sigmas, step_size, denoise)
     noise = _v.real_array("noise", noise, ndim=4)
     shape = tuple(noise.shape)
     if shape[0] != len(sig) or shape[2:] != tuple(x0.shape) or shape[1] < 1:
@@ -105,25 +116,26 @@ def annealed_langevin_from_noise(score_fn, sigmas, step_size, x0, noise, *, deno
             f"`noise` must have shape (L={len(sig)}, T >= 1, {x0.shape[0]}, {x0.shape[1]}), "
             f"got shape {shape}")
     xp = array_namespace(x0, noise)
-    return _annealed_run(score_fn, sig, step_size, x0, lambda i, t: noise[i, t, ...], shape[1],
+    noise = as_dtype(noise, x0.dtype, xp)
+    return _annealed_run(score_fn, x0, sig, step_size, lambda i, t: noise[i, t, ...], shape[1],
                          denoise, xp)
 
 
-def annealed_langevin(score_fn, sigmas, step_size, n_steps_each, x0, rng, *, denoise=False):
+def annealed_langevin(score_fn, x0, sigmas, step_size, n_steps_each, rng, *, denoise=False):
     r"""Annealed Langevin dynamics (NCSN, Song & Ermon 2019, Algorithm 1), noise from ``rng``.
 
     Parameters
     ----------
     score_fn : callable
         ``score_fn(x, sigma) -> (n, d)``, the score of \(p_\sigma = p * N(0, \sigma^2 I)\).
+    x0 : array ``(n, d)``
+        Starting points. Its dtype is the run's (float32 kept, noise drawn in float32).
     sigmas : array ``(L,)``
         Strictly decreasing noise levels.
     step_size : float
         \(\epsilon > 0\); \(\alpha_i = \epsilon \sigma_i^2 / \sigma_L^2\).
     n_steps_each : int
         \(T \ge 1\) steps per level.
-    x0 : array ``(n, d)``
-        Starting points.
     rng : numpy.random.Generator or int
     denoise : bool, optional
         Finish with the Tweedie step \(x + \sigma_L^2 s(x, \sigma_L)\).
@@ -135,6 +147,11 @@ def annealed_langevin(score_fn, sigmas, step_size, n_steps_each, x0, rng, *, den
         ``noise = rng.standard_normal((L, T, n, d))`` (the draws are made one step at a time,
         in that order, so the full noise array is never held).
 
+    Raises
+    ------
+    ValueError
+        As [`annealed_langevin_from_noise`][refebm.samplers.annealed_langevin_from_noise]: a NaN score or a diverged chain is an error.
+
     Math
     ----
     D18: see [`annealed_langevin_from_noise`][refebm.samplers.annealed_langevin_from_noise].
@@ -143,12 +160,12 @@ def annealed_langevin(score_fn, sigmas, step_size, n_steps_each, x0, rng, *, den
     --------
     >>> import numpy as np
     >>> score = lambda x, sigma: -x / (1.0 + sigma**2)
-    >>> annealed_langevin(score, [2.0, 1.0], 0.1, 5, np.zeros((3, 2)), rng=0).shape
+    >>> annealed_langevin(score, np.zeros((3, 2)), [2.0, 1.0], 0.1, 5, rng=0).shape
     (3, 2)
     """
-    sig, step_size, x0 = _annealed_iv(score_fn, sigmas, step_size, x0, denoise)
+    x0, sig, step_size = _annealed_iv(score_fn, x0, sigmas, step_size, denoise)
     n_steps_each = _v.integer("n_steps_each", n_steps_each, minimum=1)
     gen = _v.rng(rng)
     xp = array_namespace(x0)
-    return _annealed_run(score_fn, sig, step_size, x0,
+    return _annealed_run(score_fn, x0, sig, step_size,
                          lambda i, t: draw_normal(gen, x0, xp), n_steps_each, denoise, xp)

@@ -103,7 +103,7 @@ def _step_iv(step):
     return float(_v.scalar("step", step, low=0.0, low_open=True))
 
 
-def drift_and_noise(step, convention="cs236"):
+def drift_and_noise(step, *, convention="cs236"):
     r"""The drift coefficient \(a\) and noise scale \(b\) of one convention's step.
 
     Parameters
@@ -123,9 +123,9 @@ def drift_and_noise(step, convention="cs236"):
 
     Examples
     --------
-    >>> drift_and_noise(0.5, "cs236"), drift_and_noise(0.5, "song_kingma")
+    >>> drift_and_noise(0.5), drift_and_noise(0.5, convention="song_kingma")
     ((0.5, 1.0), (0.125, 0.5))
-    >>> drift_and_noise(0.5, "tfp")
+    >>> drift_and_noise(0.5, convention="tfp")
     (0.25, 0.7071067811865476)
     """
     conv = _convention_iv("convention", convention)
@@ -146,28 +146,39 @@ def convert_step(step, frm, to):
     return b.from_cs236(a.to_cs236(_step_iv(step)))
 
 
-def convention_step(x, score, step, noise, convention="cs236"):
+def convention_step(score, state, noise, step, *, convention="cs236"):
     r"""One ULA step written in ``convention``: \(x + a(\text{step}) s(x) + b(\text{step}) z\).
 
     Parameters
     ----------
-    x : array ``(n, d)``
     score : callable
         ``score(x) -> (n, d)`` (\(= -\nabla E\)).
+    state : ULAState
+        From [`refebm.samplers.ula_init`][refebm.samplers.ula_init].
+    noise : array ``(n, d)``
     step : float
         The convention's step parameter.
-    noise : array ``(n, d)``
     convention : {"cs236", "song_kingma", "tfp"}
+
+    Returns
+    -------
+    state : ULAState
+    info : LangevinInfo
+        As [`refebm.samplers.decoupled_langevin_step`][refebm.samplers.decoupled_langevin_step] with
+        ``drift_and_noise(step, convention=convention)``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> x, z = np.array([[1.0]]), np.array([[1.0]])
-    >>> convention_step(x, lambda x: -x, 1.0, z, "song_kingma").tolist()
+    >>> from refebm.samplers import ula_init
+    >>> score = lambda x: -x
+    >>> s, _ = convention_step(score, ula_init(score, np.array([[1.0]])), np.array([[1.0]]), 1.0,
+    ...                        convention="song_kingma")
+    >>> s.x.tolist()
     [[1.5]]
     """
-    a, b = drift_and_noise(step, convention)
-    return decoupled_langevin_step(x, score, a, b, noise)
+    a, b = drift_and_noise(step, convention=convention)
+    return decoupled_langevin_step(score, state, noise, a, b)
 
 
 def ncsn_step_sizes(step_size, sigmas):
@@ -182,9 +193,8 @@ def ncsn_step_sizes(step_size, sigmas):
     >>> bool(np.allclose(ncsn_step_sizes(2e-5, [1.0, 0.1, 0.01]), [0.2, 0.002, 2e-5], rtol=1e-14))
     True
     """
-    from .annealed import _sigmas_iv
     step_size = float(_v.scalar("step_size", step_size, low=0.0, low_open=True))
-    sig = np.asarray(_sigmas_iv(sigmas))
+    sig = np.asarray(_v.decreasing_positive("sigmas", sigmas))
     return step_size * sig**2 / sig[-1] ** 2
 
 
@@ -296,17 +306,19 @@ def ula_stationary_gaussian(mean, cov, drift, noise_scale):
     return GaussianLaw(np.array(to_numpy(mean), dtype=np.float64), 0.5 * (c + c.T))
 
 
-def stationary_law(mean, cov, step, convention="cs236"):
+def stationary_law(mean, cov, step, *, convention="cs236"):
     r"""The stationary law of ULA in ``convention`` with ``step`` on \(N(\mu, \Sigma)\).
 
-    Equal to [`ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian] with ``drift_and_noise(step, convention)``.
+    Equal to [`ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian] with ``drift_and_noise(step,
+    convention=convention)``: the same order (the target's ``mean`` and ``cov``, then the
+    update's parameters), with the convention's step in place of the pair \((a, b)\).
 
     Examples
     --------
     >>> import numpy as np
-    >>> c = float(stationary_law(np.zeros(1), np.eye(1), 0.2, "cs236").cov[0, 0])
+    >>> c = float(stationary_law(np.zeros(1), np.eye(1), 0.2, convention="cs236").cov[0, 0])
     >>> bool(np.isclose(c, 1 / (1 - 0.1), rtol=1e-14))
     True
     """
-    a, b = drift_and_noise(step, convention)
+    a, b = drift_and_noise(step, convention=convention)
     return ula_stationary_gaussian(mean, cov, a, b)

@@ -27,7 +27,9 @@ from ._run import Kernel
 __all__ = [
     "GibbsState",
     "GibbsInfo",
+    "ising_gibbs_init",
     "ising_gibbs_step",
+    "rbm_gibbs_init",
     "rbm_gibbs_step",
     "ising_gibbs_kernel",
     "rbm_gibbs_kernel",
@@ -85,42 +87,63 @@ def _rbm_params_iv(W, b, c):
     return W, b, c, m, k
 
 
-def _uniform_iv(name, u, shape):
-    u = _v.real_array(name, u, shape=shape)
-    host = to_numpy(u)
-    if np.any(host < 0) or np.any(host >= 1):
-        raise ValueError(f"`{name}` must lie in [0, 1), got {_v.show(u)}")
-    return u
+def _ones_info(x, xp):
+    ones = xp.ones((int(x.shape[0]),), dtype=x.dtype)
+    return GibbsInfo(ones, ones > 0)
 
 
-def _ising_sweep(s, J, h, uniform, xp):
+def _ising_sweep(J, h, s, uniform, xp):
     d = int(s.shape[1])
     cols = [s[:, j] for j in range(d)]
+    plus = xp.ones_like(cols[0])
     for i in range(d):
         field = xp.stack(cols, axis=-1) @ J[:, i] + h[i]
         p_plus = _sigmoid(2.0 * field, xp)
-        cols[i] = xp.where(uniform[:, i] < p_plus, xp.ones_like(field), -xp.ones_like(field))
+        cols[i] = xp.where(uniform[:, i] < p_plus, plus, -plus)
     return xp.stack(cols, axis=-1)
 
 
-def ising_gibbs_step(s, J, h, uniform):
+def _gibbs_state_iv(state, values, d):
+    _v.state_fields("state", state, ("x",), "the Gibbs init")
+    return _units_iv("state.x", state.x, values, d=d)
+
+
+def ising_gibbs_init(J, h, x):
+    r"""Start Ising Gibbs chains at the spins ``x`` ``(n, d)`` (entries in \(\{-1, +1\}\)).
+
+    The couplings ``J`` ``(d, d)`` (symmetric, zero diagonal) and the field ``h`` ``(d,)`` are
+    checked; float32 spins stay float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ising_gibbs_init(np.zeros((2, 2)), np.zeros(2), np.ones((3, 2))).x.shape
+    (3, 2)
+    """
+    _, _, d = _ising_params_iv(J, h)
+    return GibbsState(_units_iv("x", x, (-1.0, 1.0), d=d))
+
+
+def ising_gibbs_step(J, h, state, uniform):
     r"""One systematic-scan Gibbs sweep of an Ising model (sites \(1, \dots, d\) in order).
 
     Parameters
     ----------
-    s : array ``(n, d)``
-        Spins in \(\{-1, +1\}\), one chain per row.
     J : array ``(d, d)``
         Couplings, symmetric with zero diagonal.
     h : array ``(d,)``
         Field.
+    state : GibbsState
+        Spins ``x`` ``(n, d)`` in \(\{-1, +1\}\), one chain per row ([`ising_gibbs_init`][refebm.samplers.ising_gibbs_init]).
     uniform : array ``(n, d)``
         \(u_{\cdot i} \in [0, 1)\) for site \(i\): the spin becomes +1 iff
         \(u_i < P(s_i = +1 \mid s_{-i})\), evaluated with the sites before \(i\) already updated.
 
     Returns
     -------
-    array ``(n, d)``
+    state : GibbsState
+        The new spins, in the dtype of ``state.x``.
+    info : GibbsInfo
 
     Math
     ----
@@ -133,34 +156,65 @@ def ising_gibbs_step(s, J, h, uniform):
 
     >>> import numpy as np
     >>> p = 1 / (1 + np.exp(-2 * 0.5))
-    >>> ising_gibbs_step(np.array([[-1.0], [-1.0]]), np.zeros((1, 1)), np.array([0.5]),
-    ...                  np.array([[p - 1e-9], [p + 1e-9]])).tolist()
+    >>> J, h = np.zeros((1, 1)), np.array([0.5])
+    >>> s, info = ising_gibbs_step(J, h, ising_gibbs_init(J, h, np.array([[-1.0], [-1.0]])),
+    ...                            np.array([[p - 1e-9], [p + 1e-9]]))
+    >>> s.x.tolist()
     [[1.0], [-1.0]]
     """
     J, h, d = _ising_params_iv(J, h)
-    s = _units_iv("s", s, (-1.0, 1.0), d=d)
-    uniform = _uniform_iv("uniform", uniform, tuple(s.shape))
+    s = _gibbs_state_iv(state, (-1.0, 1.0), d)
+    uniform = _v.uniforms("uniform", uniform, tuple(s.shape))
     xp = array_namespace(s, J, h, uniform)
-    return _ising_sweep(s, J, h, uniform, xp)
+    return GibbsState(_ising_sweep(J, h, s, uniform, xp)), _ones_info(s, xp)
 
 
-def _rbm_block(v, W, b, c, uniform_h, uniform_v, xp):
-    one = xp.ones_like(uniform_h)
-    h = xp.where(uniform_h < _sigmoid(c + v @ W, xp), one, 0.0 * one)
-    one_v = xp.ones_like(uniform_v)
+def _rbm_block(W, b, c, v, uniform_h, uniform_v, xp):
+    one_h = xp.ones((int(v.shape[0]), int(W.shape[1])), dtype=v.dtype)
+    h = xp.where(uniform_h < _sigmoid(c + v @ W, xp), one_h, 0.0 * one_h)
+    one_v = xp.ones_like(v)
     v_new = xp.where(uniform_v < _sigmoid(b + h @ W.T, xp), one_v, 0.0 * one_v)
     return v_new, h
 
 
-def rbm_gibbs_step(v, W, b, c, uniform_h, uniform_v):
+def rbm_gibbs_init(W, b, c, x):
+    r"""Start RBM block-Gibbs chains on the joint state \((v, h)\).
+
+    Parameters
+    ----------
+    W : array ``(m, k)``; b : array ``(m,)``; c : array ``(k,)``
+        Weights, visible and hidden biases.
+    x : array ``(n, m + k)`` or ``(n, m)``
+        Units in \(\{0, 1\}\): visible then hidden; visible units alone are padded with
+        hidden zeros (the step draws \(h\) afresh from \(p(h \mid v)\), so their value is
+        never used). float32 units stay float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rbm_gibbs_init(np.zeros((3, 2)), np.zeros(3), np.zeros(2), np.ones((4, 3))).x.shape
+    (4, 5)
+    """
+    W, b, c, m, k = _rbm_params_iv(W, b, c)
+    x = _v.real_array("x", x, ndim=2)
+    if int(x.shape[1]) == m:
+        xp = array_namespace(x)
+        x = _units_iv("x", x, (0.0, 1.0), d=m)
+        return GibbsState(concat([x, xp.zeros((int(x.shape[0]), k), dtype=x.dtype)], axis=-1,
+                                 xp=xp))
+    return GibbsState(_units_iv("x", x, (0.0, 1.0), d=m + k))
+
+
+def rbm_gibbs_step(W, b, c, state, uniform_h, uniform_v):
     r"""One block-Gibbs step of an RBM: \(h \sim p(h \mid v)\), then \(v' \sim p(v \mid h)\).
 
     Parameters
     ----------
-    v : array ``(n, m)``
-        Visible units in \(\{0, 1\}\).
     W : array ``(m, k)``; b : array ``(m,)``; c : array ``(k,)``
         Weights, visible and hidden biases.
+    state : GibbsState
+        The joint units ``x`` ``(n, m + k)`` ([`rbm_gibbs_init`][refebm.samplers.rbm_gibbs_init]): visible ``x[:, :m]``;
+        the hidden part is not used.
     uniform_h : array ``(n, k)``
         \(h_j = 1\) iff \(u_j < \sigma(c_j + (vW)_j)\).
     uniform_v : array ``(n, m)``
@@ -168,8 +222,10 @@ def rbm_gibbs_step(v, W, b, c, uniform_h, uniform_v):
 
     Returns
     -------
-    (v_new, h) : arrays ``(n, m)`` and ``(n, k)``
-        If \(v \sim p(v)\), then \((v, h)\) and \((v', h)\) are draws of \(p(v, h)\).
+    state : GibbsState
+        ``x = [v', h]`` ``(n, m + k)``: if \(v \sim p(v)\), then \((v, h)\) and \((v', h)\) are
+        draws of \(p(v, h)\).
+    info : GibbsInfo
 
     Math
     ----
@@ -180,23 +236,27 @@ def rbm_gibbs_step(v, W, b, c, uniform_h, uniform_v):
     Examples
     --------
     >>> import numpy as np
-    >>> v, h = rbm_gibbs_step(np.array([[1.0, 0.0]]), np.zeros((2, 1)), np.zeros(2), np.zeros(1),
+    >>> W, b, c = np.zeros((2, 1)), np.zeros(2), np.zeros(1)
+    >>> s, _ = rbm_gibbs_step(W, b, c, rbm_gibbs_init(W, b, c, np.array([[1.0, 0.0]])),
     ...                       np.array([[0.4]]), np.array([[0.6, 0.2]]))
-    >>> v.tolist(), h.tolist()     # every conditional is 1/2
-    ([[0.0, 1.0]], [[1.0]])
+    >>> s.x.tolist()     # every conditional is 1/2: v' = (0, 1), h = 1
+    [[0.0, 1.0, 1.0]]
     """
     W, b, c, m, k = _rbm_params_iv(W, b, c)
-    v = _units_iv("v", v, (0.0, 1.0), d=m)
-    n = int(v.shape[0])
-    uniform_h = _uniform_iv("uniform_h", uniform_h, (n, k))
-    uniform_v = _uniform_iv("uniform_v", uniform_v, (n, m))
-    xp = array_namespace(v, W, b, c, uniform_h, uniform_v)
-    return _rbm_block(v, W, b, c, uniform_h, uniform_v, xp)
+    x = _gibbs_state_iv(state, (0.0, 1.0), m + k)
+    n = int(x.shape[0])
+    uniform_h = _v.uniforms("uniform_h", uniform_h, (n, k))
+    uniform_v = _v.uniforms("uniform_v", uniform_v, (n, m))
+    xp = array_namespace(x, W, b, c, uniform_h, uniform_v)
+    v_new, h = _rbm_block(W, b, c, x[:, :m], uniform_h, uniform_v, xp)
+    return GibbsState(concat([v_new, h], axis=-1, xp=xp)), _ones_info(x, xp)
 
 
 def _draw_uniform(rng, shape, xp, like):
-    u = rng.random(shape)
-    return u if isinstance(like, np.ndarray) else xp.asarray(u)
+    if isinstance(like, np.ndarray):
+        dtype = np.float32 if like.dtype == np.float32 else np.float64
+        return rng.random(shape, dtype=dtype)
+    return xp.asarray(rng.random(shape))
 
 
 def ising_gibbs_kernel(J, h):
@@ -220,15 +280,13 @@ def ising_gibbs_kernel(J, h):
     J, h, d = _ising_params_iv(J, h)
 
     def init(x):
-        return GibbsState(_units_iv("x", x, (-1.0, 1.0), d=d))
+        return ising_gibbs_init(J, h, x)
 
     def step(state, rng):
         s = state.x
         xp = array_namespace(s)
         u = _draw_uniform(rng, tuple(s.shape), xp, s)
-        s_new = _ising_sweep(s, J, h, u, xp)
-        ones = xp.ones((int(s.shape[0]),), dtype=s.dtype)
-        return GibbsState(s_new), GibbsInfo(ones, ones > 0)
+        return GibbsState(_ising_sweep(J, h, s, u, xp)), _ones_info(s, xp)
 
     return Kernel(init, step, True, "ising_gibbs")
 
@@ -236,10 +294,11 @@ def ising_gibbs_kernel(J, h):
 def rbm_gibbs_kernel(W, b, c):
     r"""Block Gibbs for an RBM on the joint state \((v, h)\) as a [`Kernel`][refebm.samplers.Kernel].
 
-    The state ``x`` is ``(n, m + k)``: visible units, then hidden units. Each call draws
-    ``uniform_h`` ``(n, k)`` then ``uniform_v`` ``(n, m)`` from ``rng``, samples
-    \(h' \sim p(h \mid v)\) and \(v' \sim p(v \mid h')\), and returns \((v', h')\); the old
-    \(h\) is not used. The joint \(p(v, h)\) (and so the marginal \(p(v)\)) is invariant.
+    The state ``x`` is ``(n, m + k)``: visible units, then hidden units (``init`` also takes
+    visible units alone, see [`rbm_gibbs_init`][refebm.samplers.rbm_gibbs_init]). Each call draws ``uniform_h`` ``(n, k)``
+    then ``uniform_v`` ``(n, m)`` from ``rng``, samples \(h' \sim p(h \mid v)\) and
+    \(v' \sim p(v \mid h')\), and returns \((v', h')\); the old \(h\) is not used. The joint
+    \(p(v, h)\) (and so the marginal \(p(v)\)) is invariant.
 
     Returns
     -------
@@ -257,7 +316,7 @@ def rbm_gibbs_kernel(W, b, c):
     W, b, c, m, k = _rbm_params_iv(W, b, c)
 
     def init(x):
-        return GibbsState(_units_iv("x", x, (0.0, 1.0), d=m + k))
+        return rbm_gibbs_init(W, b, c, x)
 
     def step(state, rng):
         x = state.x
@@ -265,8 +324,7 @@ def rbm_gibbs_kernel(W, b, c):
         n = int(x.shape[0])
         u_h = _draw_uniform(rng, (n, k), xp, x)
         u_v = _draw_uniform(rng, (n, m), xp, x)
-        v_new, h_new = _rbm_block(x[:, :m], W, b, c, u_h, u_v, xp)
-        ones = xp.ones((n,), dtype=x.dtype)
-        return GibbsState(concat([v_new, h_new], axis=-1, xp=xp)), GibbsInfo(ones, ones > 0)
+        v_new, h_new = _rbm_block(W, b, c, x[:, :m], u_h, u_v, xp)
+        return GibbsState(concat([v_new, h_new], axis=-1, xp=xp)), _ones_info(x, xp)
 
     return Kernel(init, step, True, "rbm_gibbs")

@@ -22,6 +22,7 @@ Song & Kingma's \(x + (\epsilon^2/2) \nabla \log p + \epsilon z\), TensorFlow Pr
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,9 +31,8 @@ from autograd import make_vjp
 from .. import _validate as _v
 from .._backend import array_namespace, is_numpy_namespace, to_numpy
 from ..diff import analytic_energy_and_score, analytic_score
-from ._run import Kernel, draw_normal, draw_proposal_noise
-from .mh import (_accept, _acceptance_probability, _energy_shape_iv, _noise_iv, _select,
-                 _step_size_iv, _uniform_iv)
+from ._run import (DivergenceWarning, Kernel, acceptance_probability, as_dtype, draw_normal,
+                   draw_proposal_noise, metropolis_accept, nonfinite_rows, select_rows)
 
 __all__ = [
     "ULAState",
@@ -79,49 +79,27 @@ class LangevinInfo(NamedTuple):
     is_accepted : array of bool ``(n,)``
     proposal : array ``(n, d)``
         The Langevin update \\(x'\\) before the accept test.
+    log_acceptance_ratio : array ``(n,)``
+        MALA's \\(\\log r\\) ([`mala_log_acceptance`][refebm.samplers.mala_log_acceptance]; NaN counts as a rejection); zeros
+        for ULA, whose moves are all kept.
+    diverged : array of bool ``(n,)``
+        ULA: the new position or the score there is NaN or infinite (the step also warns with
+        [`DivergenceWarning`][refebm.samplers.DivergenceWarning]). MALA: always False, since such a
+        proposal has a NaN or \\(-\\infty\\) ratio and is rejected.
     """
 
     acceptance_rate: Any
     is_accepted: Any
     proposal: Any
+    log_acceptance_ratio: Any
+    diverged: Any
 
 
 # -- energy and score -------------------------------------------------------------------------
 
-def energy_and_score(energy, score=None):
-    r"""A function ``x -> (E(x), s(x))`` with \(s = -\nabla_x E\), in one pass when possible.
-
-    Parameters
-    ----------
-    energy : callable
-        ``energy(x) -> (n,)``, \(E = -f\), per-point.
-    score : callable, optional
-        ``score(x) -> (n, d)``, \(\nabla_x \log p = -\nabla_x E\). When given, ``energy``
-        and ``score`` are called one after the other. When omitted, the first that applies is
-        used:
-
-        1. ``energy`` is the bound ``energy`` method of an object with a callable
-           ``energy_and_score`` method (``GaussianMixture(...).energy``, or a target object of
-           your own; [`refebm.diff.analytic_energy_and_score`][refebm.diff.analytic_energy_and_score]): that method, which
-           returns the pair ``(E(x), s(x))`` and can share the work the two have in common (a
-           mixture's log-terms, say);
-        2. the analytic ``score`` of such an object ([`refebm.diff.analytic_score`][refebm.diff.analytic_score]);
-        3. autograd: one forward pass of ``energy`` and one reverse pass
-           (``autograd.make_vjp``) give both values (NumPy only).
-
-    Math
-    ----
-    D12: \(\nabla_x \log p = -\nabla_x E\); the gradient of \(\sum_i E(x_i)\) is the batch of
-    per-point gradients because row \(i\) of the output depends only on row \(i\) of ``x``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> f = energy_and_score(lambda x: 0.5 * np.sum(x**2, axis=-1))
-    >>> e, s = f(np.array([[1.0, -2.0]]))
-    >>> e.tolist(), s.tolist()
-    ([2.5], [[-1.0, 2.0]])
-    """
+def _energy_and_score(energy, score):
+    """The unchecked ``x -> (E(x), s(x))`` used inside the samplers' loops (see
+    [`energy_and_score`][refebm.samplers.energy_and_score] for the order in which a score is found)."""
     _v.function("energy", energy)
     if score is None:
         joint = analytic_energy_and_score(energy)
@@ -151,10 +129,72 @@ def energy_and_score(energy, score=None):
                 "the autograd score of `energy` needs NumPy arrays, got an array of "
                 f"{xp.__name__}; pass `score=` on other backends")
         vjp, e = make_vjp(energy)(x)
-        _energy_shape_iv(e, int(x.shape[0]))
+        _v.returned_array("energy", e, (int(x.shape[0]),), what="the rows of x")
         return e, -vjp(np.ones(e.shape, dtype=e.dtype))
 
     return both_autograd
+
+
+def energy_and_score(energy, *, score=None):
+    r"""A function ``x -> (E(x), s(x))`` with \(s = -\nabla_x E\), in one pass when possible.
+
+    Parameters
+    ----------
+    energy : callable
+        ``energy(x) -> (n,)``, \(E = -f\), per-point.
+    score : callable, optional
+        ``score(x) -> (n, d)``, \(\nabla_x \log p = -\nabla_x E\). When given, ``energy``
+        and ``score`` are called one after the other. When omitted, the first that applies is
+        used:
+
+        1. ``energy`` is the bound ``energy`` method of an object with a callable
+           ``energy_and_score`` method (``GaussianMixture(...).energy``, or a target object of
+           your own; [`refebm.diff.analytic_energy_and_score`][refebm.diff.analytic_energy_and_score]): that method, which
+           returns the pair ``(E(x), s(x))`` and can share the work the two have in common (a
+           mixture's log-terms, say);
+        2. the analytic ``score`` of such an object ([`refebm.diff.analytic_score`][refebm.diff.analytic_score]);
+        3. autograd: one forward pass of ``energy`` and one reverse pass
+           (``autograd.make_vjp``) give both values (NumPy only).
+
+    Returns
+    -------
+    callable
+        ``x -> (E(x), s(x))`` for finite ``x`` of shape ``(n, d)``; it checks what it returns:
+        the energy has shape ``(n,)`` with no NaN and no \(-\infty\) (\(+\infty\), outside the
+        support, is allowed), the score has shape ``(n, d)`` and is finite wherever the energy
+        is; both come back in the dtype of ``x``. A violation raises ``ValueError`` naming
+        ``energy`` or ``score`` (the samplers use the same rules, but inside their loops a NaN
+        at a proposal is a rejection, not an error).
+
+    Math
+    ----
+    D12: \(\nabla_x \log p = -\nabla_x E\); the gradient of \(\sum_i E(x_i)\) is the batch of
+    per-point gradients because row \(i\) of the output depends only on row \(i\) of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = energy_and_score(lambda x: 0.5 * np.sum(x**2, axis=-1))
+    >>> e, s = f(np.array([[1.0, -2.0]]))
+    >>> e.tolist(), s.tolist()
+    ([2.5], [[-1.0, 2.0]])
+    """
+    both = _energy_and_score(energy, score)
+
+    def checked(x):
+        x = _v.points("x", x)
+        xp = array_namespace(x)
+        n = int(x.shape[0])
+        e, s = both(x)
+        _v.energy_values("energy", e, n)
+        _v.returned_array("score", s, tuple(x.shape))
+        bad = to_numpy(nonfinite_rows(s, xp)) & np.isfinite(to_numpy(e))
+        if np.any(bad):
+            raise ValueError(f"`score` returned NaN or inf at {int(bad.sum())} of {n} points "
+                             "where the energy is finite")
+        return as_dtype(e, x.dtype, xp), as_dtype(s, x.dtype, xp)
+
+    return checked
 
 
 def _score_only(energy, score):
@@ -162,38 +202,118 @@ def _score_only(energy, score):
         return _v.function("score", score)
     if energy is None:
         raise TypeError("give `energy` or `score` (at least one must be a callable), got None")
-    both = energy_and_score(energy)
+    both = _energy_and_score(energy, None)
     return lambda x: both(x)[1]
 
 
-def _score_shape_iv(s, x, name="score"):
-    shape = tuple(s.shape) if hasattr(s, "shape") else None
-    if shape != tuple(x.shape):
-        raise ValueError(
-            f"`{name}` must return shape {tuple(x.shape)} (the shape of x), got shape {shape}")
-    return s
+def _score_checked(s, x, xp, name="score"):
+    """A score returned at ``x``, checked to have the shape of ``x``, in the dtype of ``x``."""
+    return as_dtype(_v.returned_array(name, s, tuple(x.shape)), x.dtype, xp)
+
+
+def _score_at(score_fn, x, xp, name="score"):
+    """``score_fn(x)`` checked to have the shape of ``x``, in the dtype of ``x``."""
+    return _score_checked(score_fn(x), x, xp, name)
+
+
+def _step_size_iv(step_size):
+    return _v.scalar("step_size", step_size, low=0.0, low_open=True)
+
+
+def _noise_iv(noise, x, xp):
+    noise = _v.real_array("noise", noise, ndim=2)
+    _v.same_shape("state.x", x, "noise", noise)
+    return as_dtype(noise, x.dtype, xp)
 
 
 # -- ULA --------------------------------------------------------------------------------------
 
-def decoupled_langevin_step(x, score, drift, noise_scale, noise):
+def _ula_state_iv(state):
+    _v.state_fields("state", state, ("x", "score"), "ula_init")
+    x = _v.points("state.x", state.x)
+    xp = array_namespace(x)
+    s = _v.real_array("state.score", state.score, shape=tuple(x.shape))
+    return ULAState(x, as_dtype(s, x.dtype, xp)), xp
+
+
+def _ula_move(score_fn, state, noise, drift, noise_scale, xp):
+    r"""\(x' = x + a s(x) + b z\) with the score at \(x\) carried in the state; the new state,
+    its info and whether any chain diverged."""
+    x = state.x
+    x_new = x + drift * state.score + noise_scale * noise
+    s_new = _score_at(score_fn, x_new, xp)
+    diverged = nonfinite_rows(x_new, xp) | nonfinite_rows(s_new, xp)
+    n = int(x.shape[0])
+    ones = xp.ones((n,), dtype=x.dtype)
+    info = LangevinInfo(ones, ones > 0, x_new, xp.zeros((n,), dtype=x.dtype), diverged)
+    return ULAState(x_new, s_new), info
+
+
+def _warn_diverged(info, what, stacklevel=3):
+    bad = to_numpy(info.diverged)
+    if bad.any():
+        warnings.warn(
+            f"{what} diverged in {int(bad.sum())} of {bad.size} chains: the new position or "
+            "the score there is NaN or inf (`info.diverged` flags them); lower the step size "
+            "or check the score", DivergenceWarning, stacklevel=stacklevel)
+
+
+def ula_init(score, x):
+    r"""Start ULA chains at ``x``: evaluate and check the score there.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(x) -> (n, d)``, \(\nabla_x \log p = -\nabla_x E\); must be finite at ``x``.
+    x : array ``(n, d)``
+        Starting points, finite. float32 chains stay float32 (their score too).
+
+    Returns
+    -------
+    ULAState
+
+    Math
+    ----
+    D12: the score \(\nabla_x \log p = -\nabla_x E\) needs no \(Z\).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ula_init(lambda x: -x, np.array([[1.0, -2.0]])).score.tolist()
+    [[-1.0, 2.0]]
+    """
+    _v.function("score", score)
+    x = _v.points("x", x)
+    xp = array_namespace(x)
+    s = _score_at(score, x, xp)
+    if np.any(to_numpy(nonfinite_rows(s, xp))):
+        raise ValueError(f"`score` must be finite at the starting points, got "
+                         f"{_v.show(s)}")
+    return ULAState(x, s)
+
+
+def decoupled_langevin_step(score, state, noise, drift, noise_scale):
     r"""The Langevin update with separate drift and noise coefficients: \(x + a s(x) + b z\).
 
     Parameters
     ----------
-    x : array ``(n, d)``
     score : callable
         ``score(x) -> (n, d)``, \(\nabla_x \log p = -\nabla_x E\).
+    state : ULAState
+        From [`ula_init`][refebm.samplers.ula_init]: positions ``x`` ``(n, d)`` and the score there.
+    noise : array ``(n, d)``
+        \(z\), standard normal for the sampler (cast to the dtype of ``state.x``).
     drift : float
         \(a > 0\), the coefficient of the score.
     noise_scale : float
         \(b \ge 0\), the coefficient of the noise.
-    noise : array ``(n, d)``
-        \(z\), standard normal for the sampler.
 
     Returns
     -------
-    array ``(n, d)``
+    state : ULAState
+    info : LangevinInfo
+        Nothing is rejected; ``diverged`` flags chains whose new position or score is not
+        finite (with a [`DivergenceWarning`][refebm.samplers.DivergenceWarning]).
 
     Math
     ----
@@ -205,37 +325,43 @@ def decoupled_langevin_step(x, score, drift, noise_scale, noise):
     Examples
     --------
     >>> import numpy as np
-    >>> decoupled_langevin_step(np.array([[1.0]]), lambda x: -x, 0.5, 0.1,
-    ...                         np.array([[2.0]])).tolist()
+    >>> score = lambda x: -x
+    >>> s, info = decoupled_langevin_step(score, ula_init(score, np.array([[1.0]])),
+    ...                                   np.array([[2.0]]), 0.5, 0.1)
+    >>> s.x.tolist()
     [[0.7]]
     """
-    x = _v.points("x", x)
     _v.function("score", score)
+    state, xp = _ula_state_iv(state)
+    noise = _noise_iv(noise, state.x, xp)
     drift = _v.scalar("drift", drift, low=0.0, low_open=True)
     noise_scale = _v.scalar("noise_scale", noise_scale, low=0.0)
-    noise = _noise_iv("noise", noise, x)
-    s = _score_shape_iv(score(x), x)
-    return x + drift * s + noise_scale * noise
+    new_state, info = _ula_move(score, state, noise, drift, noise_scale, xp)
+    _warn_diverged(info, "decoupled_langevin_step")
+    return new_state, info
 
 
-def ula_step(x, score, step_size, noise):
+def ula_step(score, state, noise, step_size):
     r"""One unadjusted Langevin step (CS236 parametrization), given its noise.
 
     Parameters
     ----------
-    x : array ``(n, d)``
-        Current positions.
     score : callable
         ``score(x) -> (n, d)``: \(\nabla_x \log p = \nabla_x f = -\nabla_x E\).
+    state : ULAState
+        From [`ula_init`][refebm.samplers.ula_init]: positions ``x`` ``(n, d)`` and the score there.
+    noise : array ``(n, d)``
+        \(z\), standard normal for the sampler (cast to the dtype of ``state.x``).
     step_size : float
         \(\epsilon > 0\).
-    noise : array ``(n, d)``
-        \(z\), standard normal for the sampler.
 
     Returns
     -------
-    array ``(n, d)``
-        \(x + \epsilon s(x) + \sqrt{2\epsilon}\, z\).
+    state : ULAState
+        Positions \(x + \epsilon s(x) + \sqrt{2\epsilon}\, z\) and the score there.
+    info : LangevinInfo
+        Nothing is rejected; ``diverged`` flags chains whose new position or score is not
+        finite (with a [`DivergenceWarning`][refebm.samplers.DivergenceWarning]).
 
     Math
     ----
@@ -247,37 +373,22 @@ def ula_step(x, score, step_size, noise):
     Examples
     --------
     >>> import numpy as np
-    >>> ula_step(np.array([[1.0]]), lambda x: -x, 0.5, np.array([[1.0]])).tolist()
-    [[1.5]]
+    >>> score = lambda x: -x
+    >>> s, info = ula_step(score, ula_init(score, np.array([[1.0]])), np.array([[1.0]]), 0.5)
+    >>> s.x.tolist(), s.score.tolist()
+    ([[1.5]], [[-1.5]])
     """
-    x = _v.points("x", x)
     _v.function("score", score)
+    state, xp = _ula_state_iv(state)
+    noise = _noise_iv(noise, state.x, xp)
     step_size = _step_size_iv(step_size)
-    noise = _noise_iv("noise", noise, x)
-    xp = array_namespace(x, noise)
-    s = _score_shape_iv(score(x), x)
-    return x + step_size * s + xp.sqrt(2.0 * xp.asarray(step_size, dtype=x.dtype)) * noise
+    noise_scale = xp.sqrt(2.0 * xp.asarray(step_size, dtype=state.x.dtype))
+    new_state, info = _ula_move(score, state, noise, step_size, noise_scale, xp)
+    _warn_diverged(info, "ula_step")
+    return new_state, info
 
 
-def ula_init(x, score):
-    r"""Start ULA chains at ``x``: evaluate and check the score there (shape ``(n, d)``).
-
-    Math
-    ----
-    D12: the score \(\nabla_x \log p = -\nabla_x E\) needs no \(Z\).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> ula_init(np.array([[1.0, -2.0]]), lambda x: -x).score.tolist()
-    [[-1.0, 2.0]]
-    """
-    x = _v.points("x", x)
-    _v.function("score", score)
-    return ULAState(x, _score_shape_iv(score(x), x))
-
-
-def ula_kernel(energy, step_size, score=None):
+def ula_kernel(energy, step_size, *, score=None):
     r"""The unadjusted Langevin algorithm (CS236 step) as a [`Kernel`][refebm.samplers.Kernel].
 
     Parameters
@@ -294,7 +405,10 @@ def ula_kernel(energy, step_size, score=None):
     -------
     Kernel
         ``exact=False``: the stationary law is biased (D11); see
-        [`refebm.samplers.conventions.ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian].
+        [`refebm.samplers.conventions.ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian]. Each step is
+        [`ula_step`][refebm.samplers.ula_step] with \(z\) drawn from ``rng``; a chain that diverges is flagged in
+        ``info.diverged``, and the first step with a diverged chain warns
+        ([`DivergenceWarning`][refebm.samplers.DivergenceWarning]).
 
     Math
     ----
@@ -305,39 +419,49 @@ def ula_kernel(energy, step_size, score=None):
     >>> import numpy as np
     >>> k = ula_kernel(None, 0.1, score=lambda x: -x)
     >>> s, info = k(k.init(np.zeros((5, 3))), np.random.default_rng(0))
-    >>> s.x.shape, bool(info.is_accepted.all())
-    ((5, 3), True)
+    >>> s.x.shape, bool(info.is_accepted.all()), bool(info.diverged.any())
+    ((5, 3), True, False)
     """
     if energy is not None:
         _v.function("energy", energy)
     score_fn = _score_only(energy, score)
     step_size = float(_step_size_iv(step_size))
     noise_scale = float(np.sqrt(2.0 * step_size))
+    warned = []
 
     def init(x):
-        return ula_init(x, score_fn)
+        return ula_init(score_fn, x)
 
     def step(state, rng):
-        x = state.x
-        xp = array_namespace(x)
-        z = draw_normal(rng, x, xp)
-        x_new = x + step_size * state.score + noise_scale * z
-        s_new = _score_shape_iv(score_fn(x_new), x_new)
-        n = int(x.shape[0])
-        ones = xp.ones((n,), dtype=x.dtype)
-        return ULAState(x_new, s_new), LangevinInfo(ones, ones > 0, x_new)
+        xp = array_namespace(state.x)
+        z = draw_normal(rng, state.x, xp)
+        new_state, info = _ula_move(score_fn, state, z, step_size, noise_scale, xp)
+        if not warned and bool(np.any(to_numpy(info.diverged))):
+            warned.append(True)
+            _warn_diverged(info, "ula_kernel")
+        return new_state, info
 
     return Kernel(init, step, False, "ula")
 
 
 # -- MALA -------------------------------------------------------------------------------------
 
-def mala_init(x, energy, score=None):
+def mala_init(energy, x, *, score=None):
     r"""Start MALA chains at ``x``: evaluate \(E(x)\) and the score once and carry them.
 
-    Without ``score``, [`energy_and_score`][refebm.samplers.energy_and_score] finds one (the energy's own object, else
-    autograd); the energy must be finite and the score finite, of shape ``(n, d)``, at the
-    starting points.
+    Parameters
+    ----------
+    energy : callable
+        ``energy(x) -> (n,)``, \(E = -f\); finite at ``x``.
+    x : array ``(n, d)``
+        Starting points, finite. float32 chains stay float32 (energy and score too).
+    score : callable, optional
+        ``score(x) -> (n, d)``; without it, [`energy_and_score`][refebm.samplers.energy_and_score] finds one (the energy's
+        own object, else autograd). Finite at ``x``.
+
+    Returns
+    -------
+    LangevinState
 
     Math
     ----
@@ -346,38 +470,52 @@ def mala_init(x, energy, score=None):
     Examples
     --------
     >>> import numpy as np
-    >>> s = mala_init(np.array([[3.0]]), lambda x: 0.5 * np.sum(x**2, axis=-1))
+    >>> s = mala_init(lambda x: 0.5 * np.sum(x**2, axis=-1), np.array([[3.0]]))
     >>> s.energy.tolist(), s.score.tolist()
     ([4.5], [[-3.0]])
     """
+    both = _energy_and_score(energy, score)
     x = _v.points("x", x)
-    both = energy_and_score(energy, score)
+    xp = array_namespace(x)
     e, s = both(x)
     _v.energy_values("energy", e, int(x.shape[0]), allow_inf=False)
-    _score_shape_iv(s, x)
+    s = _score_checked(s, x, xp)
     if not np.all(np.isfinite(to_numpy(s))):
         raise ValueError("`score` must be finite at the starting points, got NaN or inf")
-    return LangevinState(x, e, s)
+    return LangevinState(x, as_dtype(e, x.dtype, xp), s)
 
 
-def mala_log_acceptance(x, energy_x, score_x, x_new, energy_new, score_new, step_size):
-    r"""MALA's log acceptance ratio \(\log r\) per chain, from the two states.
+def _langevin_state_iv(name, state, *, current):
+    _v.state_fields(name, state, ("x", "energy", "score"), "mala_init")
+    x = _v.points(f"{name}.x", state.x, finite=current)
+    xp = array_namespace(x)
+    n = int(x.shape[0])
+    e = _v.real_array(f"{name}.energy", state.energy, shape=(n,), finite=False)
+    if current:
+        _v.energy_values(f"{name}.energy", e, n, allow_inf=False)
+    s = _v.real_array(f"{name}.score", state.score, shape=tuple(x.shape), finite=current)
+    return LangevinState(x, as_dtype(e, x.dtype, xp), as_dtype(s, x.dtype, xp)), xp
+
+
+def mala_log_acceptance(state, proposal, step_size):
+    r"""MALA's log acceptance ratio \(\log r\) per chain, from the current and proposed states.
 
     Parameters
     ----------
-    x, x_new : array ``(n, d)``
-        Current point and proposal.
-    energy_x, energy_new : array ``(n,)``
-        \(E\) at each.
-    score_x, score_new : array ``(n, d)``
-        \(s = -\nabla E\) at each.
+    state : LangevinState
+        The current chains: ``x`` ``(n, d)``, ``energy`` ``(n,)`` and ``score`` ``(n, d)``,
+        all finite.
+    proposal : LangevinState
+        The proposal \(x'\) with \(E(x')\) and \(s(x')\), of the same shapes. NaN or inf
+        there is allowed and gives a NaN or \(-\infty\) ratio (a rejection).
     step_size : float
-        \(\epsilon\) of the CS236 proposal
+        \(\epsilon > 0\) of the CS236 proposal
         \(q(x' \mid x) = N(x' ; x + \epsilon s(x), 2\epsilon I)\).
 
     Returns
     -------
     array ``(n,)``
+        In the dtype of ``state.x``.
 
     Math
     ----
@@ -395,17 +533,22 @@ def mala_log_acceptance(x, energy_x, score_x, x_new, energy_new, score_new, step
     >>> import numpy as np
     >>> # N(0, 1): E = x^2/2, s = -x; x = 1 -> x' = 0, eps = 0.5:
     >>> # E(x) - E(x') = 0.5, forward residual -0.5, backward residual 1: (0.25 - 1) / 2 = -0.375
-    >>> float(mala_log_acceptance(np.array([[1.0]]), np.array([0.5]), np.array([[-1.0]]),
-    ...                           np.array([[0.0]]), np.array([0.0]), np.array([[0.0]]), 0.5)[0])
+    >>> here = LangevinState(np.array([[1.0]]), np.array([0.5]), np.array([[-1.0]]))
+    >>> there = LangevinState(np.array([[0.0]]), np.array([0.0]), np.array([[0.0]]))
+    >>> float(mala_log_acceptance(here, there, 0.5)[0])
     0.125
     """
-    xp = array_namespace(x, x_new)
-    two_eps = 2.0 * step_size
-    forward = x_new - x - step_size * score_x
-    backward = x - x_new - step_size * score_new
+    state, xp = _langevin_state_iv("state", state, current=True)
+    proposal, _ = _langevin_state_iv("proposal", proposal, current=False)
+    _v.same_shape("state.x", state.x, "proposal.x", proposal.x)
+    step_size = _step_size_iv(step_size)
+    x, x_new = state.x, as_dtype(proposal.x, state.x.dtype, xp)
+    forward = x_new - x - step_size * state.score
+    backward = x - x_new - step_size * as_dtype(proposal.score, x.dtype, xp)
     log_q_ratio = (xp.sum(forward * forward, axis=-1)
-                   - xp.sum(backward * backward, axis=-1)) / (2.0 * two_eps)
-    return energy_x - energy_new + log_q_ratio
+                   - xp.sum(backward * backward, axis=-1)) / (4.0 * step_size)
+    with np.errstate(invalid="ignore"):
+        return state.energy - as_dtype(proposal.energy, x.dtype, xp) + log_q_ratio
 
 
 def _row_sq_norm(a, xp):
@@ -415,7 +558,7 @@ def _row_sq_norm(a, xp):
     return xp.sum(a * a, axis=-1)
 
 
-def _mala_update(state, both, step_size, noise_scale, noise, uniform, xp):
+def _mala_update(both, state, noise, uniform, step_size, noise_scale, xp):
     r"""The MALA step with the proposal terms fused.
 
     The forward residual \(x' - x - \epsilon s(x)\) is \(\sqrt{2\epsilon} z\), so
@@ -433,9 +576,11 @@ def _mala_update(state, both, step_size, noise_scale, noise, uniform, xp):
     else:
         step = noise_scale * noise
         x_new = x + step_size * score_x + step
+    n = int(x.shape[0])
     e_new, s_new = both(x_new)
-    _energy_shape_iv(e_new, int(x.shape[0]))
-    _score_shape_iv(s_new, x_new)
+    e_new = as_dtype(_v.returned_array("energy", e_new, (n,), what="the rows of x"),
+                     x.dtype, xp)
+    s_new = _score_checked(s_new, x_new, xp)
     if fused:
         backward = np.add(score_x, s_new)
         backward *= step_size
@@ -444,29 +589,30 @@ def _mala_update(state, both, step_size, noise_scale, noise, uniform, xp):
         backward = step + step_size * (score_x + s_new)
     log_ratio = (state.energy - e_new + 0.5 * _row_sq_norm(noise, xp)
                  - _row_sq_norm(backward, xp) / (4.0 * step_size))
-    is_accepted = _accept(log_ratio, uniform, xp)
-    new_state = LangevinState(_select(is_accepted, x_new, x, xp),
+    is_accepted = metropolis_accept(log_ratio, uniform, xp)
+    new_state = LangevinState(select_rows(is_accepted, x_new, x, xp),
                               xp.where(is_accepted, e_new, state.energy),
-                              _select(is_accepted, s_new, score_x, xp))
-    return new_state, LangevinInfo(_acceptance_probability(log_ratio, xp), is_accepted,
-                                   x_new)
+                              select_rows(is_accepted, s_new, score_x, xp))
+    return new_state, LangevinInfo(acceptance_probability(log_ratio, xp), is_accepted, x_new,
+                                   log_ratio, xp.zeros((n,), dtype=x.dtype) != 0)
 
 
-def mala_step(state, energy, step_size, noise, uniform, *, score=None):
+def mala_step(energy, state, noise, uniform, step_size, *, score=None):
     r"""One Metropolis-adjusted Langevin step for every chain, given its noise.
 
     Parameters
     ----------
-    state : LangevinState
-        From [`mala_init`][refebm.samplers.mala_init]: positions, energies and scores.
     energy : callable
         ``energy(x) -> (n,)``, \(E = -f\). NaN at a proposal counts as a rejection.
-    step_size : float
-        \(\epsilon > 0\) (CS236 parametrization).
+    state : LangevinState
+        From [`mala_init`][refebm.samplers.mala_init]: positions, energies and scores.
     noise : array ``(n, d)``
-        \(z\) in the proposal \(x' = x + \epsilon s(x) + \sqrt{2\epsilon} z\).
+        \(z\) in the proposal \(x' = x + \epsilon s(x) + \sqrt{2\epsilon} z\) (cast to the
+        dtype of ``state.x``).
     uniform : array ``(n,)``
         \(u \in [0, 1)\) for the accept test \(\log u < \log r\).
+    step_size : float
+        \(\epsilon > 0\) (CS236 parametrization).
     score : callable, optional
         ``score(x) -> (n, d)``; when omitted, the energy's own object supplies it or autograd
         does (see [`energy_and_score`][refebm.samplers.energy_and_score]).
@@ -475,6 +621,7 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
     -------
     state : LangevinState
     info : LangevinInfo
+        With ``log_acceptance_ratio``, the \(\log r\) of [`mala_log_acceptance`][refebm.samplers.mala_log_acceptance].
 
     Math
     ----
@@ -485,30 +632,26 @@ def mala_step(state, energy, step_size, noise, uniform, *, score=None):
     --------
     >>> import numpy as np
     >>> energy = lambda x: 0.5 * np.sum(x**2, axis=-1)
-    >>> s = mala_init(np.array([[1.0]]), energy, score=lambda x: -x)
-    >>> s, info = mala_step(s, energy, 0.5, np.array([[0.0]]), np.array([0.5]),
+    >>> s = mala_init(energy, np.array([[1.0]]), score=lambda x: -x)
+    >>> s, info = mala_step(energy, s, np.array([[0.0]]), np.array([0.5]), 0.5,
     ...                     score=lambda x: -x)
-    >>> s.x.tolist(), info.acceptance_rate.tolist()   # x' = 1 - 0.5 = 0.5, log r = 0
+    >>> s.x.tolist(), info.acceptance_rate.tolist()   # x' = 1 - 0.5 = 0.5, accepted
     ([[0.5]], [1.0])
+    >>> info.log_acceptance_ratio.tolist()   # E(x) - E(x') - (x - x' + 0.5 x')^2 / 2
+    [0.09375]
     """
-    if not all(hasattr(state, f) for f in ("x", "energy", "score")):
-        raise TypeError("`state` must be a LangevinState (x, energy, score) from mala_init, "
-                        f"got {_v.show(state)}")
-    x = _v.points("state.x", state.x)
-    n = int(x.shape[0])
-    _v.real_array("state.energy", state.energy, shape=(n,), finite=False)
-    _v.real_array("state.score", state.score, shape=tuple(x.shape), finite=False)
-    both = energy_and_score(energy, score)
+    both = _energy_and_score(energy, score)
+    state, xp = _langevin_state_iv("state", state, current=True)
+    n = int(state.x.shape[0])
+    noise = _noise_iv(noise, state.x, xp)
+    uniform = as_dtype(_v.uniforms("uniform", uniform, (n,)), state.x.dtype, xp)
     step_size = _step_size_iv(step_size)
-    noise = _noise_iv("noise", noise, x)
-    uniform = _uniform_iv(uniform, n)
-    xp = array_namespace(x, noise, uniform)
-    noise_scale = xp.sqrt(2.0 * xp.asarray(step_size, dtype=x.dtype))
-    return _mala_update(LangevinState(x, state.energy, state.score), both, step_size,
-                        noise_scale, noise, uniform, xp)
+    xp = array_namespace(state.x, noise, uniform)
+    noise_scale = xp.sqrt(2.0 * xp.asarray(step_size, dtype=state.x.dtype))
+    return _mala_update(both, state, noise, uniform, step_size, noise_scale, xp)
 
 
-def mala_kernel(energy, step_size, score=None):
+def mala_kernel(energy, step_size, *, score=None):
     r"""MALA as a [`Kernel`][refebm.samplers.Kernel].
 
     Each call draws \(z \sim N(0, I)\) then \(u \sim U(0, 1)\) from ``rng`` and applies
@@ -535,18 +678,18 @@ def mala_kernel(energy, step_size, score=None):
     >>> import numpy as np
     >>> k = mala_kernel(lambda x: 0.5 * np.sum(x**2, axis=-1), 0.1)
     >>> s, info = k(k.init(np.zeros((4, 2))), np.random.default_rng(0))
-    >>> s.energy.shape, s.score.shape
-    ((4,), (4, 2))
+    >>> s.energy.shape, s.score.shape, info.log_acceptance_ratio.shape
+    ((4,), (4, 2), (4,))
     """
-    both = energy_and_score(energy, score)
+    both = _energy_and_score(energy, score)
     step_size = float(_step_size_iv(step_size))
     noise_scale = float(np.sqrt(2.0 * step_size))
 
     def init(x):
-        return mala_init(x, energy, score)
+        return mala_init(energy, x, score=score)
 
     def step(state, rng):
         z, u, xp = draw_proposal_noise(rng, state.x)
-        return _mala_update(state, both, step_size, noise_scale, z, u, xp)
+        return _mala_update(both, state, z, u, step_size, noise_scale, xp)
 
     return Kernel(init, step, True, "mala")

@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _validate as _v
-from .._backend import array_namespace, is_numpy_namespace, to_numpy
-from ._run import Kernel, draw_proposal_noise
+from .._backend import array_namespace
+from ._run import (Kernel, acceptance_probability, as_dtype, draw_proposal_noise,
+                   metropolis_accept, select_rows)
 
 __all__ = [
     "MHState",
@@ -50,7 +51,8 @@ class MHState(NamedTuple):
     x : array, shape ``(n_chains, d)``
         Positions.
     energy : array, shape ``(n_chains,)``
-        \\(E(x)\\) at those positions, carried so that no step evaluates it twice.
+        \\(E(x)\\) at those positions, carried so that no step evaluates it twice; in the dtype
+        of ``x``.
     """
 
     x: Any
@@ -68,11 +70,15 @@ class MHInfo(NamedTuple):
         Whether the proposal was accepted (\\(\\log u < \\log r\\)).
     proposal : array, shape ``(n_chains, d)``
         The proposed points \\(x'\\).
+    log_acceptance_ratio : array, shape ``(n_chains,)``
+        \\(\\log r\\) itself (NaN where the energy at the proposal is NaN, \\(-\\infty\\) where
+        it is \\(+\\infty\\)).
     """
 
     acceptance_rate: Any
     is_accepted: Any
     proposal: Any
+    log_acceptance_ratio: Any
 
 
 # -- the acceptance rule ---------------------------------------------------------------------
@@ -96,19 +102,7 @@ def log_acceptance_to_probability(log_ratio, xp=None):
     [1.0, 0.25, 0.0, 0.0]
     """
     log_ratio = _v.real_array("log_ratio", log_ratio, ndim=1, finite=False)
-    return _acceptance_probability(log_ratio, array_namespace(log_ratio, xp=xp))
-
-
-def _acceptance_probability(log_ratio, xp):
-    if is_numpy_namespace(xp):
-        prob = np.minimum(log_ratio, 0.0)
-        np.exp(prob, out=prob)
-        prob[np.isnan(prob)] = 0.0          # a fresh array: NaN ratios are rejections
-        return prob
-    negative = log_ratio < 0
-    clipped = xp.where(negative, log_ratio, xp.zeros_like(log_ratio))
-    return xp.where(negative, xp.exp(clipped),
-                    xp.where(log_ratio >= 0, xp.ones_like(log_ratio), xp.zeros_like(log_ratio)))
+    return acceptance_probability(log_ratio, array_namespace(log_ratio, xp=xp))
 
 
 def accept(log_ratio, uniform, xp=None):
@@ -125,87 +119,48 @@ def accept(log_ratio, uniform, xp=None):
     [True, False, True, False]
     """
     log_ratio = _v.real_array("log_ratio", log_ratio, ndim=1, finite=False)
-    uniform = _v.real_array("uniform", uniform, shape=tuple(log_ratio.shape))
-    return _accept(log_ratio, uniform, array_namespace(log_ratio, uniform, xp=xp))
-
-
-def _accept(log_ratio, uniform, xp):
-    if is_numpy_namespace(xp):
-        with np.errstate(divide="ignore"):
-            return np.log(uniform) < log_ratio
-    return xp.log(uniform) < log_ratio
-
-
-def _rows(a):
-    """A C-contiguous NumPy array ``(n, ...)`` viewed as ``n`` opaque records, one per row, or
-    None. Choosing whole rows then copies each row as one block, not element by element."""
-    if type(a) is not np.ndarray or a.ndim < 2 or a.size == 0 or not a.flags.c_contiguous:
-        return None
-    return a.reshape(a.shape[0], -1).view(np.dtype((np.void, a.itemsize * a[0].size)))[:, 0]
-
-
-def _select(is_accepted, new, old, xp):
-    """Row-wise choice: ``new`` where accepted, else ``old`` (any trailing shape)."""
-    if is_numpy_namespace(xp):
-        rows_new, rows_old = _rows(new), _rows(old)
-        if rows_new is not None and rows_old is not None and new.dtype == old.dtype:
-            return np.where(is_accepted, rows_new, rows_old).view(new.dtype).reshape(new.shape)
-        return np.where(is_accepted.reshape(is_accepted.shape + (1,) * (new.ndim - 1)), new, old)
-    cond = is_accepted
-    for _ in range(len(new.shape) - 1):
-        cond = xp.expand_dims(cond, axis=-1)
-    return xp.where(cond, new, old)
+    uniform = _v.uniforms("uniform", uniform, tuple(log_ratio.shape))
+    return metropolis_accept(log_ratio, uniform, array_namespace(log_ratio, uniform, xp=xp))
 
 
 # -- input validation ------------------------------------------------------------------------
 
-def _energy_shape_iv(values, n, name="energy"):
-    shape = tuple(values.shape) if hasattr(values, "shape") else None
-    if shape != (n,):
-        raise ValueError(f"`{name}` must return shape ({n},) for {n} points, got shape {shape}")
-    return values
-
-
-def _state_iv(state, fields=("x", "energy")):
-    if not all(hasattr(state, f) for f in fields):
-        raise TypeError(
-            f"`state` must be a state with fields {fields} (from the sampler's init), "
-            f"got {_v.show(state)}")
+def _state_iv(state):
+    _v.state_fields("state", state, ("x", "energy"), "mh_init")
     x = _v.points("state.x", state.x)
     n = int(x.shape[0])
-    _v.real_array("state.energy", state.energy, shape=(n,), finite=False)
-    return x, n
+    e = _v.real_array("state.energy", state.energy, shape=(n,), finite=False)
+    return MHState(x, as_dtype(e, x.dtype, array_namespace(x))), n
 
 
 def _noise_iv(name, noise, x):
+    """Noise of the shape of ``x``, in its dtype (the chains' dtype rules)."""
     noise = _v.real_array(name, noise, ndim=2)
     _v.same_shape("state.x", x, name, noise)
-    return noise
-
-
-def _uniform_iv(uniform, n):
-    uniform = _v.real_array("uniform", uniform, shape=(n,))
-    host = to_numpy(uniform)
-    if np.any(host < 0) or np.any(host >= 1):
-        raise ValueError(f"`uniform` must lie in [0, 1), got {_v.show(uniform)}")
-    return uniform
+    return as_dtype(noise, x.dtype, array_namespace(x))
 
 
 def _step_size_iv(step_size):
     return _v.scalar("step_size", step_size, low=0.0, low_open=True)
 
 
+def _energy_at(energy, x, xp):
+    """``energy(x)`` checked to have shape ``(n,)``, in the dtype of ``x``."""
+    return as_dtype(_v.returned_array("energy", energy(x), (int(x.shape[0]),), what="the rows "
+                                      "of x"), x.dtype, xp)
+
+
 # -- init and steps ---------------------------------------------------------------------------
 
-def mh_init(x, energy):
+def mh_init(energy, x):
     r"""Start MH chains at ``x``: evaluate \(E(x)\) once and carry it.
 
     Parameters
     ----------
-    x : array, shape ``(n_chains, d)``
-        Starting points, finite.
     energy : callable
         ``energy(x) -> (n,)``, \(E = -f\); must be finite (no NaN, no inf) at the start.
+    x : array, shape ``(n_chains, d)``
+        Starting points, finite. float32 chains stay float32 (their energy too).
 
     Returns
     -------
@@ -214,36 +169,39 @@ def mh_init(x, energy):
     Examples
     --------
     >>> import numpy as np
-    >>> mh_init(np.array([[1.0, 2.0]]), lambda x: 0.5 * np.sum(x**2, axis=-1)).energy.tolist()
+    >>> mh_init(lambda x: 0.5 * np.sum(x**2, axis=-1), np.array([[1.0, 2.0]])).energy.tolist()
     [2.5]
     """
-    x = _v.points("x", x)
     _v.function("energy", energy)
+    x = _v.points("x", x)
     e = energy(x)
     _v.energy_values("energy", e, int(x.shape[0]), allow_inf=False)
-    return MHState(x, e)
+    return MHState(x, as_dtype(e, x.dtype, array_namespace(x)))
 
 
-def _rw_update(state, energy, proposal_noise, uniform, step_size, xp):
-    x_new = state.x + step_size * proposal_noise
-    e_new = energy(x_new)
-    _energy_shape_iv(e_new, int(x_new.shape[0]))
-    log_ratio = state.energy - e_new
-    is_accepted = _accept(log_ratio, uniform, xp)
-    new_state = MHState(_select(is_accepted, x_new, state.x, xp),
+def _finish(state, x_new, e_new, log_ratio, uniform, xp):
+    is_accepted = metropolis_accept(log_ratio, uniform, xp)
+    new_state = MHState(select_rows(is_accepted, x_new, state.x, xp),
                         xp.where(is_accepted, e_new, state.energy))
-    return new_state, MHInfo(_acceptance_probability(log_ratio, xp), is_accepted, x_new)
+    return new_state, MHInfo(acceptance_probability(log_ratio, xp), is_accepted, x_new,
+                             log_ratio)
 
 
-def mh_step(state, energy, proposal_noise, uniform, step_size):
+def _rw_update(energy, state, proposal_noise, uniform, step_size, xp):
+    x_new = state.x + step_size * proposal_noise
+    e_new = _energy_at(energy, x_new, xp)
+    return _finish(state, x_new, e_new, state.energy - e_new, uniform, xp)
+
+
+def mh_step(energy, state, proposal_noise, uniform, step_size):
     r"""One random-walk Metropolis step for every chain, given its noise.
 
     Parameters
     ----------
-    state : MHState
-        Current positions ``x`` ``(n, d)`` and their energies ``(n,)``.
     energy : callable
         ``energy(x) -> (n,)``, \(E = -f\). NaN at a proposal counts as a rejection.
+    state : MHState
+        Current positions ``x`` ``(n, d)`` and their energies ``(n,)`` (from [`mh_init`][refebm.samplers.mh_init]).
     proposal_noise : array, shape ``(n, d)``
         \(z\) in \(x' = x + \text{step\_size}\, z\); standard normal for the usual sampler,
         but any symmetric law gives a valid MH step.
@@ -270,43 +228,46 @@ def mh_step(state, energy, proposal_noise, uniform, step_size):
 
     >>> import numpy as np
     >>> energy = lambda x: 0.5 * np.sum(x**2, axis=-1)
-    >>> s = mh_init(np.array([[2.0]]), energy)
-    >>> s, info = mh_step(s, energy, np.array([[-1.0]]), np.array([0.999]), 0.5)
+    >>> s = mh_init(energy, np.array([[2.0]]))
+    >>> s, info = mh_step(energy, s, np.array([[-1.0]]), np.array([0.999]), 0.5)
     >>> s.x.tolist(), s.energy.tolist(), info.acceptance_rate.tolist()
     ([[1.5]], [1.125], [1.0])
     """
-    x, n = _state_iv(state)
     _v.function("energy", energy)
-    proposal_noise = _noise_iv("proposal_noise", proposal_noise, x)
-    uniform = _uniform_iv(uniform, n)
+    state, n = _state_iv(state)
+    proposal_noise = _noise_iv("proposal_noise", proposal_noise, state.x)
+    uniform = as_dtype(_v.uniforms("uniform", uniform, (n,)), state.x.dtype,
+                       array_namespace(state.x))
     step_size = _step_size_iv(step_size)
-    xp = array_namespace(x, proposal_noise, uniform)
-    return _rw_update(MHState(x, state.energy), energy, proposal_noise, uniform, step_size, xp)
+    xp = array_namespace(state.x, proposal_noise, uniform)
+    return _rw_update(energy, state, proposal_noise, uniform, step_size, xp)
 
 
-def _general_update(state, energy, propose, proposal_log_prob, noise, uniform, xp):
+def _general_update(energy, propose, proposal_log_prob, state, noise, uniform, xp):
     x = state.x
     n = int(x.shape[0])
-    x_new = propose(x, noise)
-    if tuple(x_new.shape) != tuple(x.shape):
-        raise ValueError(f"`propose` must return shape {tuple(x.shape)} (the shape of x), "
-                         f"got shape {tuple(x_new.shape)}")
-    e_new = _energy_shape_iv(energy(x_new), n)
-    log_q_back = _energy_shape_iv(proposal_log_prob(x, x_new), n, "proposal_log_prob")
-    log_q_fwd = _energy_shape_iv(proposal_log_prob(x_new, x), n, "proposal_log_prob")
-    log_ratio = state.energy - e_new + log_q_back - log_q_fwd
-    is_accepted = _accept(log_ratio, uniform, xp)
-    new_state = MHState(_select(is_accepted, x_new, x, xp),
-                        xp.where(is_accepted, e_new, state.energy))
-    return new_state, MHInfo(_acceptance_probability(log_ratio, xp), is_accepted, x_new)
+    try:
+        x_new = propose(x, noise)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"`propose` failed on x of shape {tuple(x.shape)} and `noise` of shape "
+            f"{tuple(getattr(noise, 'shape', ()))}: {exc}") from exc
+    _v.returned_array("propose", x_new, tuple(x.shape))
+    x_new = as_dtype(x_new, x.dtype, xp)
+    e_new = _energy_at(energy, x_new, xp)
+    log_q_back = _v.returned_array("proposal_log_prob", proposal_log_prob(x, x_new), (n,),
+                                   what="the rows of x")
+    log_q_fwd = _v.returned_array("proposal_log_prob", proposal_log_prob(x_new, x), (n,),
+                                  what="the rows of x")
+    log_ratio = as_dtype(state.energy - e_new + log_q_back - log_q_fwd, x.dtype, xp)
+    return _finish(state, x_new, e_new, log_ratio, uniform, xp)
 
 
-def mh_general_step(state, energy, propose, proposal_log_prob, noise, uniform):
+def mh_general_step(energy, propose, proposal_log_prob, state, noise, uniform):
     r"""One Metropolis-Hastings step with any proposal, Hastings correction included.
 
     Parameters
     ----------
-    state : MHState
     energy : callable
         ``energy(x) -> (n,)``, \(E = -f\).
     propose : callable
@@ -315,8 +276,10 @@ def mh_general_step(state, energy, propose, proposal_log_prob, noise, uniform):
     proposal_log_prob : callable
         ``proposal_log_prob(to, frm) -> (n,)``: \(\log q(\text{to} \mid \text{frm})\) row by
         row (constants that do not depend on the points may be dropped: they cancel).
+    state : MHState
     noise : array
-        The proposal's noise, passed to ``propose`` as it is; its first axis has length ``n``.
+        The proposal's noise, passed to ``propose`` as it is; its first axis has length ``n``,
+        and it must be finite.
     uniform : array, shape ``(n,)``
         \(u \in [0, 1)\) for the accept test.
 
@@ -339,23 +302,24 @@ def mh_general_step(state, energy, propose, proposal_log_prob, noise, uniform):
     >>> import numpy as np
     >>> energy = lambda x: 0.5 * np.sum(x**2, axis=-1)
     >>> log_q = lambda to, frm: -0.5 * np.sum(to**2, axis=-1)
-    >>> s = mh_init(np.array([[3.0]]), energy)
-    >>> s, info = mh_general_step(s, energy, lambda x, z: z, log_q, np.array([[0.7]]),
+    >>> s = mh_init(energy, np.array([[3.0]]))
+    >>> s, info = mh_general_step(energy, lambda x, z: z, log_q, s, np.array([[0.7]]),
     ...                           np.array([0.999]))
     >>> s.x.tolist(), bool(np.isclose(info.acceptance_rate[0], 1.0, rtol=1e-14))
     ([[0.7]], True)
     """
-    x, n = _state_iv(state)
     _v.function("energy", energy)
     _v.function("propose", propose)
     _v.function("proposal_log_prob", proposal_log_prob)
-    noise_shape = tuple(getattr(noise, "shape", np.shape(noise)))
-    if len(noise_shape) < 1 or noise_shape[0] != n:
-        raise ValueError(f"`noise` must have {n} rows (one per chain), got shape {noise_shape}")
-    uniform = _uniform_iv(uniform, n)
-    xp = array_namespace(x, uniform)
-    return _general_update(MHState(x, state.energy), energy, propose, proposal_log_prob,
-                           noise, uniform, xp)
+    state, n = _state_iv(state)
+    noise = _v.real_array("noise", noise, min_ndim=1)
+    if int(noise.shape[0]) != n:
+        raise ValueError(f"`noise` must have {n} rows (one per chain), got shape "
+                         f"{tuple(noise.shape)}")
+    uniform = as_dtype(_v.uniforms("uniform", uniform, (n,)), state.x.dtype,
+                       array_namespace(state.x))
+    xp = array_namespace(state.x, uniform)
+    return _general_update(energy, propose, proposal_log_prob, state, noise, uniform, xp)
 
 
 # -- kernels ----------------------------------------------------------------------------------
@@ -395,11 +359,11 @@ def mh_kernel(energy, step_size):
     step_size = float(_step_size_iv(step_size))
 
     def init(x):
-        return mh_init(x, energy)
+        return mh_init(energy, x)
 
     def step(state, rng):
         z, u, xp = draw_proposal_noise(rng, state.x)
-        return _rw_update(state, energy, z, u, step_size, xp)
+        return _rw_update(energy, state, z, u, step_size, xp)
 
     return Kernel(init, step, True, "rwmh")
 
@@ -436,10 +400,10 @@ def mh_general_kernel(energy, propose, proposal_log_prob):
     _v.function("proposal_log_prob", proposal_log_prob)
 
     def init(x):
-        return mh_init(x, energy)
+        return mh_init(energy, x)
 
     def step(state, rng):
         z, u, xp = draw_proposal_noise(rng, state.x)
-        return _general_update(state, energy, propose, proposal_log_prob, z, u, xp)
+        return _general_update(energy, propose, proposal_log_prob, state, z, u, xp)
 
     return Kernel(init, step, True, "mh")
