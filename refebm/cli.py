@@ -100,8 +100,12 @@ def _figures(args) -> int:
     from .figures import FIGURES, make_figures
 
     if args.list:
+        import textwrap
+
         for spec in FIGURES.values():
-            print(f"{spec.name:<22} {', '.join(spec.ids):<14} {spec.caption}")
+            head = f"{spec.name:<22} {', '.join(spec.ids):<14} "
+            print("\n".join(textwrap.wrap(spec.caption, WIDTH, initial_indent=head,
+                                           subsequent_indent=" " * len(head))))
         return 0
     made = make_figures(args.only, args.out, fast=args.fast, rng=args.seed, progress=True)
     for fig in made:

@@ -1,4 +1,5 @@
-"""Tests of refebm.figures: every figure runs, writes a PNG, and its data repeat for a seed.
+"""Tests of refebm.figures: every figure runs, writes a PNG, and its data repeat for a seed;
+the PNG holds pixels only, the same for the same data, whatever the caller's matplotlib settings.
 
 The figures draw random numbers, but no assertion here depends on the value of a draw: two
 runs with the same seed must give bit-identical data (an exact check of determinism, not a
@@ -52,6 +53,38 @@ def test_figure_runs_writes_png_and_repeats_for_a_seed(name, tmp_path):
         assert value.dtype.kind in "biuf", key
         assert np.all(np.isfinite(value)), key
     _assert_same_data(first.data, second.data)
+    if not any(key.endswith(TIMING_SUFFIX) for key in first.data):
+        # the same data make the same file, byte for byte
+        assert png == second.paths[0].read_bytes()
+    assert _chunk_types(png) <= PIXEL_CHUNKS
+
+
+PIXEL_CHUNKS = {b"IHDR", b"PLTE", b"IDAT", b"IEND"}
+
+
+def _chunk_types(png):
+    """The chunk types of a PNG file (tEXt, tIME, pHYs, ... would carry metadata)."""
+    assert png.startswith(PNG_SIGNATURE)
+    types, i = set(), len(PNG_SIGNATURE)
+    while i < len(png):
+        length = int.from_bytes(png[i:i + 4], "big")
+        types.add(png[i + 4:i + 8])
+        i += 12 + length
+    assert i == len(png)
+    return types
+
+
+def test_user_matplotlib_settings_do_not_reach_the_png(tmp_path):
+    import matplotlib
+
+    plain = FIGURES["score_field"].func(tmp_path / "plain", fast=True).paths[0].read_bytes()
+    odd = {"lines.linewidth": 6.0, "font.size": 19.0, "axes.facecolor": "yellow",
+           "figure.dpi": 37, "savefig.dpi": 300, "image.cmap": "jet"}
+    with matplotlib.rc_context(odd):
+        styled = FIGURES["score_field"].func(tmp_path / "odd", fast=True).paths[0].read_bytes()
+        assert matplotlib.rcParams["lines.linewidth"] == 6.0  # the caller's settings are back
+    assert styled == plain
+    assert _chunk_types(plain) == PIXEL_CHUNKS
 
 
 def test_seeds_and_generators(tmp_path):

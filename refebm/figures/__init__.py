@@ -62,11 +62,13 @@ FIGURES = OrderedDict((s.name, s) for s in [
     _spec(cd_training, ("D7", "D8", "D20"),
           "A 2-D MLP energy trained by contrastive divergence with persistent Langevin chains: "
           "the data, the model density and its chains at four iterations, and the exact "
-          "held-out negative log-likelihood (by quadrature) falling during training."),
+          "held-out negative log-likelihood (by quadrature), which CD does not descend: it "
+          "swings, with a spike, for about 150 iterations before falling towards the true "
+          "density's."),
     _spec(score_matching_fits, ("D15", "D16"),
           "A quartic EBM fitted to bimodal 1-D data by exact (closed form), sliced and "
-          "denoising score matching: densities, scores and training losses; DSM fits the "
-          "noised density."),
+          "denoising score matching: densities, scores and training losses; sliced SM lands "
+          "on the exact fit (their score difference inset), DSM fits the noised density."),
     _spec(dsm_variance, ("D16", "D17"),
           "The variance of the denoising score-matching estimator against sigma, without and "
           "with the control variate, and their common mean tending to the exact "

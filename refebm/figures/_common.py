@@ -3,27 +3,62 @@
 Figures are drawn on `matplotlib.figure.Figure` objects attached to the Agg canvas
 (``FigureCanvasAgg``) explicitly, never through `matplotlib.pyplot`: nothing here touches
 matplotlib's global backend or opens a window, so the figures can be made from any process
-(a test worker, a server, a notebook) and leave its plotting state as it was.
+(a test worker, a server, a notebook) and leave its plotting state as it was. Every figure
+function is wrapped in `fixed_style`, so the user's matplotlib settings do not reach the
+PNGs either: the same data make the same file on any machine with the same matplotlib.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from .. import _validate as _v
 
-__all__ = ["FigureData", "FigureSpec", "prepare_out_dir", "figure_iv", "new_figure", "finish"]
+__all__ = ["FigureData", "FigureSpec", "prepare_out_dir", "figure_iv", "new_figure", "finish",
+           "fixed_style", "STYLE", "DPI"]
 
 #: Resolution of the saved PNGs (small files, readable on a docs page).
 DPI = 100
+
+#: What every figure is drawn with, on top of matplotlib's built-in defaults (never the
+#: user's matplotlibrc or style): the font bundled with matplotlib, no TeX, one resolution.
+STYLE = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "mathtext.fontset": "dejavusans",
+    "text.usetex": False,
+    "svg.hashsalt": "refebm",
+}
+
+
+def fixed_style(func):
+    """Run a figure function with matplotlib's default settings plus `STYLE`.
+
+    A user's matplotlibrc, a style sheet or an earlier ``rcParams`` change in the same
+    process would otherwise change fonts, sizes and colours, and so the committed PNGs on
+    another machine; the settings the caller had are restored afterwards.
+    """
+    @functools.wraps(func)
+    def styled(*args, **kwargs):
+        with matplotlib.rc_context():
+            matplotlib.rcdefaults()
+            matplotlib.rcParams.update(STYLE)
+            return func(*args, **kwargs)
+
+    return styled
 
 #: Keys of ``FigureData.data`` ending in this suffix hold wall-clock timings: they are the only
 #: values that do not repeat exactly for the same seed.
@@ -124,14 +159,19 @@ def _as_array(key, value):
 
 
 def _write_png(fig, path):
-    """Render ``fig`` at `DPI` and save it as a 256-colour PNG (a few times smaller than
-    matplotlib's RGBA output, with no visible change for line and contour plots)."""
+    """Render ``fig`` at `DPI` on the Agg canvas and save it as a 256-colour PNG (a few
+    times smaller than matplotlib's RGBA output, with no visible change for line and contour
+    plots).
+
+    The file holds the pixels and nothing else: PIL writes it (not ``savefig``), with an empty
+    text block, so no software version, date or resolution chunk varies between machines.
+    """
     fig.set_dpi(DPI)
     canvas = fig.canvas
     canvas.draw()
     rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     small = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    small.save(path, format="PNG", optimize=True)
+    small.save(path, format="PNG", optimize=True, pnginfo=PngInfo())
 
 
 def finish(fig, out_dir, name, data):

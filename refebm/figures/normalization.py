@@ -22,7 +22,7 @@ from ..partition import quadrature
 from ..partition.sampling import ais
 from ..ratio import anomaly_score, denoise
 from ..samplers import mh_kernel
-from ._common import figure_iv, finish, new_figure
+from ._common import figure_iv, finish, fixed_style, new_figure
 
 __all__ = ["normalization", "quadrature_cost", "ratio"]
 
@@ -56,6 +56,7 @@ def _log_z_pieces(energy, cuts):
     return float(np.logaddexp.reduce(np.asarray(parts, dtype=float)))
 
 
+@fixed_style
 def normalization(out_dir, *, fast=False, rng=0):
     r"""Unnormalized \(g\) against normalized \(p = g / Z\); four non-negative maps of one f.
 
@@ -174,6 +175,7 @@ def _ais_log_z(energy, d, n_particles, n_temps, gen):
     return res, count[0]
 
 
+@fixed_style
 def quadrature_cost(out_dir, *, fast=False, rng=0):
     r"""Cost and error of \(\log Z\) by quadrature against dimension (D5).
 
@@ -199,7 +201,7 @@ def quadrature_cost(out_dir, *, fast=False, rng=0):
     tols = (1e-4,) if fast else (1e-4, 1e-8)
     cases = [("Gaussian", _gaussian_energy, 0.5 * math.log(2.0 * math.pi)),
              ("quartic", _quartic_energy, _QUARTIC_LOG_Z1)]
-    fig, axes = new_figure(1, 3, width=13.5, height=4.2, fast=fast)
+    fig, axes = new_figure(1, 3, width=13.5, height=4.9, fast=fast)
     data = {"dims": dims, "tols": np.array(tols)}
     markers = {"Gaussian": "o", "quartic": "s"}
     for ci, (label, energy, log_z1) in enumerate(cases):
@@ -255,7 +257,10 @@ def quadrature_cost(out_dir, *, fast=False, rng=0):
     for ax in axes[0]:
         ax.set_xlabel("dimension d")
         ax.set_xticks(ais_dims)
-        ax.legend(fontsize=7, loc="upper left")
+    # One legend for the three panels, below them, so that it hides no point (the d = 1 points
+    # sit in the panels' upper-left corners).
+    handles, labels = axes[0, 2].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     return finish(fig, out_dir, "quadrature_cost", data)
 
 
@@ -273,6 +278,7 @@ def _ring_score(x):
     return ring_score(x, radius=_RADIUS, width=_WIDTH)
 
 
+@fixed_style
 def ratio(out_dir, *, fast=False, rng=0):
     r"""Anomaly scores and denoising with an energy whose \(Z\) is never used (D6).
 

@@ -13,7 +13,7 @@ from ..diagnostics import ess
 from ..families import Gaussian, GaussianMixture
 from ..samplers import annealed_langevin, mala_kernel, mh_kernel, sample, ula_kernel
 from ..samplers.conventions import stationary_law
-from ._common import figure_iv, finish, new_figure
+from ._common import figure_iv, finish, fixed_style, new_figure
 
 __all__ = ["score_field", "chains", "ula_bias", "annealed_vs_plain"]
 
@@ -29,6 +29,7 @@ def _grid(lo, hi, m):
 # D21: the score of a two-Gaussian mixture
 
 
+@fixed_style
 def score_field(out_dir, *, fast=False, rng=0):
     r"""The score of a two-Gaussian mixture as arrows over its density contours (D21).
 
@@ -74,6 +75,7 @@ def score_field(out_dir, *, fast=False, rng=0):
 # D10, D11, D22: MH and Langevin chains on two modes
 
 
+@fixed_style
 def chains(out_dir, *, fast=False, rng=0):
     r"""Random-walk MH and Langevin chains on a two-mode density, with traces (D10, D11, D22).
 
@@ -155,6 +157,7 @@ def chains(out_dir, *, fast=False, rng=0):
 # D11: ULA's bias
 
 
+@fixed_style
 def ula_bias(out_dir, *, fast=False, rng=0):
     r"""ULA's stationary variance against its step size: closed form, ULA and MALA (D11).
 
@@ -232,6 +235,7 @@ _ANNEALED_STEP = 1e-2
 _ANNEALED_SIGMAS = np.geomspace(20.0, 0.3, 12)
 
 
+@fixed_style
 def annealed_vs_plain(out_dir, *, fast=False, rng=0):
     r"""Plain against annealed Langevin on the 0.2 / 0.8 mixture, with exact scores (D18).
 

@@ -33,7 +33,7 @@ from ..objectives.nce import nce_logit, nce_loss
 from ..partition import quadrature
 from ..samplers import ula_init, ula_step
 from ..train import fit
-from ._common import figure_iv, finish, new_figure
+from ._common import figure_iv, finish, fixed_style, new_figure
 
 __all__ = ["cd_training", "short_run", "nce"]
 
@@ -109,6 +109,7 @@ def _show_log_density(ax, gx, gy, log_p):
 # D7, D20: persistent contrastive divergence with Langevin chains
 
 
+@fixed_style
 def cd_training(out_dir, *, fast=False, rng=0):
     r"""Training a 2-D MLP energy by contrastive divergence with persistent Langevin chains.
 
@@ -118,7 +119,11 @@ def cd_training(out_dir, *, fast=False, rng=0):
     points. Panels: the data; the model density \(p_\theta\) (normalized by quadrature,
     shown as \(\log p_\theta\) on a fixed scale from -10 to 0 nats) with the chains at four
     iterations; the exact negative log-likelihood of held-out data under \(p_\theta\)
-    (quadrature) against that of the true density. CD is noisy: the NLL is not monotone.
+    (quadrature, every 10 iterations) against that of the true density, with its start, its
+    peak and its last value marked. CD does not descend the NLL: from seed 0 the NLL first
+    swings between about 4 and 6 with a spike to 8.6 at iteration 80, while the model's mass
+    is still one broad blob, and only after about 150 iterations falls, noisily, to 2.59 at
+    iteration 400, against the true density's 2.34.
 
     Math
     ----
@@ -135,7 +140,7 @@ def cd_training(out_dir, *, fast=False, rng=0):
     theta0 = random_mlp_weights(_LAYERS, gen)
     chains = [noise_init(n_chains, 2, gen, bounds=(-3.5, 3.5))]
     snap_at = sorted({0, n_iter // 4, n_iter // 2, n_iter - 1})
-    nll_at = sorted(set(np.linspace(0, n_iter - 1, 3 if fast else 17).astype(int)))
+    nll_at = sorted(set(np.linspace(0, n_iter - 1, 3 if fast else 41).astype(int)))
     snaps, nll = {}, []
 
     def gradient(theta, i):
@@ -171,13 +176,20 @@ def cd_training(out_dir, *, fast=False, rng=0):
     _plane_frame(list(axes[0]) + list(axes[1, :2]))
     fig.colorbar(filled, ax=[axes[0, 2], axes[1, 1]], label="log p_θ(x), nats", shrink=0.6)
     ax = axes[1, 2]
-    ax.plot(np.array(nll_at) + 1, nll, "o-", label="held-out NLL under p_θ (exact, quadrature)")
+    its = np.array(nll_at) + 1
+    ax.plot(its, nll, "o-", ms=3.5, label="held-out NLL under p_θ (exact, quadrature)")
     ax.axhline(entropy, color="k", ls=":",
                label=f"NLL of the true density (the floor) {entropy:.3f}")
+    peak = int(np.argmax(nll))
+    for j, text, offset in ((0, f"start {nll[0]:.1f}", (8, -14)),
+                            (peak, f"peak {nll[peak]:.1f} at iteration {its[peak]}", (12, -4)),
+                            (len(nll) - 1, f"{nll[-1]:.2f} at iteration {its[-1]}", (-70, 16))):
+        ax.annotate(text, xy=(its[j], nll[j]), xytext=offset, textcoords="offset points",
+                    fontsize=8, arrowprops=dict(arrowstyle="-", lw=0.6, color="0.4"))
     ax.set_xlabel("iteration")
     ax.set_ylabel("nats per point")
-    ax.set_title("D7: exact held-out NLL during CD training")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title("D7: exact held-out NLL during CD (not monotone)")
+    ax.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 0.88))
     return finish(fig, out_dir, "cd_training", data_out)
 
 
@@ -185,6 +197,7 @@ def cd_training(out_dir, *, fast=False, rng=0):
 # D20: short-run MCMC from noise
 
 
+@fixed_style
 def short_run(out_dir, *, fast=False, rng=0):
     r"""Short-run MCMC (Nijkamp et al. 2019): an energy trained so that \(K\) Langevin steps
     from uniform noise produce data (D20).
@@ -229,15 +242,17 @@ def short_run(out_dir, *, fast=False, rng=0):
     fig, axes = new_figure(2, 3, width=13.5, height=8.6, fast=fast)
     ax = axes[0, 0]
     ax.scatter(data[:1000, 0], data[:1000, 1], s=3, color="k")
-    ax.set_title("data (1000 points)")
+    ax.set_title("data (1000 of 2000 shown)")
     panels = [axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 1]]
     data_out = {"data": data, "log_density": log_p, "surrogate": np.array(surrogate)}
     for ax, t in zip(panels, keep):
         filled = _show_log_density(ax, gx, gy, log_p)
         ax.scatter(kept[t][:, 0], kept[t][:, 1], s=3, color="C3")
-        ax.set_title(f"D20: log p_θ and chains from noise, step {t}/{k}")
+        ax.set_title(f"D20: step {t} of {k}, 1000 fresh chains")
         data_out[f"chains_step_{t}"] = kept[t]
     _plane_frame([axes[0, 0], *panels])
+    fig.suptitle(f"Short-run MCMC: {k} Langevin steps from uniform noise over the learned "
+                 "log p_θ, after training")
     fig.colorbar(filled, ax=[axes[0, 2], axes[1, 1]], label="log p_θ(x), nats", shrink=0.6)
     ax = axes[1, 2]
     ax.plot(np.arange(1, n_iter + 1), surrogate, lw=0.8)
@@ -276,6 +291,7 @@ def _nce_objective(x_data, x_noise, tau):
     return loss
 
 
+@fixed_style
 def nce(out_dir, *, fast=False, rng=0):
     r"""NCE's learned \(\log Z\) against the truth, and the effect of the noise's variance (D19).
 
