@@ -539,7 +539,9 @@ def _embedded_check(level, twin, extra):
         smooth = fast
     else:
         smooth = g1 >= _DE_GAIN and fast
-    return _Check(log_half, bound + extra, (d2, d1, d0), smooth, floor)
+    # never claim more than float64 resolves
+    return _Check(log_half, max(bound + extra, _resolution(log_half)), (d2, d1, d0), smooth,
+                  floor)
 
 
 def _beyond(level):
