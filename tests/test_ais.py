@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from refebm.partition.sampling import ais, importance_sampling
+from refebm.discrete import RBM
+from refebm.partition.sampling import (DegenerateWeightsWarning, ais, importance_sampling,
+                                       pareto_k, rbm_ais)
 from refebm.samplers import (mala_kernel, mh_kernel, rbm_gibbs_kernel, ula_kernel)
 
 from seeding import make_rng, make_seed
@@ -167,6 +169,128 @@ def test_ais_with_gibbs_recovers_rbm_log_z():
               lambda beta, e: rbm_gibbs_kernel(beta * W, b, c), rng)
     check_estimate(res, by_v)
     assert np.all(res.acceptance_rate == 1.0)
+    # rbm_ais assembles the same run without help: the same draws give the same weights (its
+    # Gibbs step is written independently of refebm.samplers.rbm_gibbs_kernel)
+    same = rbm_ais(RBM(W, b, c), np.linspace(0, 1, 201), n, make_rng(21))
+    np.testing.assert_allclose(same.log_weights, res.log_weights, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(same.samples, res.samples)
+
+
+def fixed_rbm(m, k, scale):
+    """RBM parameters by a rule (no seed): a smooth pattern of both signs."""
+    i, j = np.arange(m)[:, None], np.arange(k)[None, :]
+    return (scale * np.sin(1.7 * i + 2.3 * j + 0.4), 0.6 * np.cos(1.3 * np.arange(m)),
+            0.5 * np.sin(2.1 * np.arange(k) + 1.0))
+
+
+@pytest.mark.parametrize("m, k, scale", [(10, 4, 0.6), (6, 8, 0.9)])
+def test_rbm_ais_recovers_the_exact_log_z(m, k, scale):
+    # exact log Z two ways: enumeration over v (RBM.log_partition) and over h (here)
+    W, b, c = fixed_rbm(m, k, scale)
+    rbm = RBM(W, b, c)
+    h = bits(k)
+    by_h = logsumexp(h @ c + np.sum(softplus(b + h @ W.T), axis=1))
+    np.testing.assert_allclose(rbm.log_partition(), by_h, rtol=1e-12)
+    res = rbm_ais(rbm, np.linspace(0, 1, 301), 2000, make_rng("rbm_ais", m))
+    check_estimate(res, by_h)   # 5.3 standard errors: false-failure rate 1.2e-7 (module doc)
+    assert res.samples.shape == (2000, m + k) and np.all(np.isnan(res.acceptance_rate))
+    assert np.isfinite(res.pareto_k) and res.pareto_k < 0.5   # bounded weights: a short tail
+
+
+def test_rbm_ais_bad_input():
+    rbm = RBM(*fixed_rbm(3, 2, 0.5))
+    with pytest.raises(TypeError, match="`rbm` must be a refebm.discrete.RBM"):
+        rbm_ais(np.zeros((3, 2)), [0.0, 1.0], 10, 0)
+    with pytest.raises(ValueError, match="`betas` must start at 0 and end at 1"):
+        rbm_ais(rbm, [0.0, 0.5], 10, 0)
+    with pytest.raises(ValueError, match="`n_samples` must be >= 2"):
+        rbm_ais(rbm, [0.0, 1.0], 1, 0)
+    with pytest.raises(TypeError, match="`n_samples` must be an integer"):
+        rbm_ais(rbm, [0.0, 1.0], 10.0, 0)
+    with pytest.raises(ValueError, match="`min_ess` must be >= 1"):
+        rbm_ais(rbm, [0.0, 1.0], 10, 0, min_ess=0.5)
+    with pytest.raises(ValueError, match="`n_steps` must be >= 1"):
+        rbm_ais(rbm, [0.0, 1.0], 10, 0, n_steps=0)
+
+
+# -- degenerate weights: a warning, the ESS and an honest standard error --------------------------
+
+def test_degenerate_weights_warn_and_report_no_precision():
+    # deterministic weights: one dominates (log w = 0 against -50 for the rest), ESS = 1.0000...
+    x = np.zeros((200, 1))
+    log_q = np.full(200, 50.0)
+    log_q[0] = 0.0
+    with pytest.warns(DegenerateWeightsWarning,
+                      match=r"Kish's effective sample size is 1 of n = 200 \(below `min_ess` = 10\)"
+                            r".*reported as inf"):
+        est = importance_sampling(lambda y: np.zeros(len(y)), x, log_q)
+    assert est.stderr == np.inf and est.ess == pytest.approx(1.0, abs=1e-15)
+    np.testing.assert_allclose(est.log_z, -np.log(200.0) + np.log1p(199 * np.exp(-50.0)),
+                               rtol=1e-15)
+    # the threshold is the caller's: min_ess = 1 accepts it, and then the delta method's value
+    with _no_degenerate_warning():
+        est = importance_sampling(lambda y: np.zeros(len(y)), x, log_q, min_ess=1.0)
+    assert 0.9 < est.stderr < 1.0     # sqrt((n / ESS - 1) / n): a precision it does not have
+    # as an error, for callers who want one
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateWeightsWarning)
+        with pytest.raises(DegenerateWeightsWarning, match="degenerate"):
+            importance_sampling(lambda y: np.zeros(len(y)), x, log_q)
+
+
+def test_heavy_tailed_weights_are_caught_by_the_tail_index():
+    # 1000 weights with P(w > t) = 1/t (quantiles of a Pareto law with k = 1, deterministic):
+    # their ESS is above 10 but their mean does not exist; the tail index flags them
+    u = (np.arange(1000) + 0.5) / 1000
+    log_w = -np.log(u)
+    x = np.zeros((1000, 1))
+    with pytest.warns(DegenerateWeightsWarning, match=r"Pareto tail index of the weights is 0\.9"):
+        est = importance_sampling(lambda y: np.zeros(len(y)), x, -log_w)
+    assert est.ess > 10 and est.stderr == np.inf and est.pareto_k > 0.7
+    # AIS with two betas is importance sampling: the same verdict
+    log_p0 = lambda y: np.full(len(y), 0.0)   # noqa: E731
+    with pytest.warns(DegenerateWeightsWarning, match=r"^ais: "):
+        ais(lambda y: -log_w[: len(y)], x, log_p0, [0.0, 1.0],
+            lambda beta, e: mh_kernel(e, 0.5), rng=0)
+
+
+def test_pareto_k_agrees_with_arviz():
+    az = pytest.importorskip("arviz")
+    # an exact comparison of two implementations on the same numbers: no false-failure rate
+    for scale in (0.3, 1.0, 2.0):
+        log_w = scale * make_rng("pareto", str(scale)).standard_normal(4000)
+        _, k_az = az.psislw(log_w.copy())
+        assert pareto_k(log_w) == pytest.approx(float(k_az), abs=1e-10)
+    assert np.isnan(pareto_k(np.zeros(24)))           # too few weights for a tail fit
+    with pytest.raises(ValueError, match="`log_weights` must not contain NaN"):
+        pareto_k(np.array([0.0, np.nan] * 20))
+
+
+def test_float32_inputs_give_float32_results():
+    x = BASE_SD * make_rng(30).standard_normal((400, 2))
+    est64 = importance_sampling(gauss_energy, x, base_log_prob)
+    est32 = importance_sampling(gauss_energy, x.astype(np.float32), base_log_prob)
+    assert est64.log_weights.dtype == np.float64 and isinstance(est64.log_z, float)
+    for value in (est32.log_z, est32.stderr, est32.ess, est32.pareto_k):
+        assert isinstance(value, np.float32)
+    assert est32.log_weights.dtype == np.float32
+    np.testing.assert_allclose(est32.log_z, est64.log_z, rtol=1e-6)
+    res = ais(gauss_energy, x.astype(np.float32), base_log_prob, [0.0, 0.5, 1.0],
+              lambda b, e: mh_kernel(e, 0.5), rng=make_seed(31))
+    assert res.log_weights.dtype == np.float32 and isinstance(res.log_z, np.float32)
+    assert res.samples.dtype == np.float32
+
+
+class _no_degenerate_warning:
+    def __enter__(self):
+        import warnings
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("error", DegenerateWeightsWarning)
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
 
 
 # -- bad input --------------------------------------------------------------------------------
@@ -215,3 +339,12 @@ def test_bad_input():
         importance_sampling(gauss_energy, np.zeros(5), base_log_prob)
     with pytest.raises(TypeError, match="`energy` must be callable"):
         importance_sampling("E", x0, base_log_prob)
+    with pytest.raises(ValueError, match="`min_ess` must be >= 1"):
+        importance_sampling(gauss_energy, x0, base_log_prob, min_ess=0.0)
+    with pytest.raises(TypeError, match="`min_ess` must be a real number"):
+        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng=0, min_ess="10")
+    with pytest.raises(ValueError, match=r"`proposal_log_prob` returned \+?inf|`proposal_log_prob` returned -inf"):
+        importance_sampling(gauss_energy, x0, lambda y: np.full(5, -np.inf))
+    with pytest.raises(ValueError, match=r"kernel returned by `transition` must keep the chains' shape \(5, 2\)"):
+        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0],
+            lambda b, e: (lambda state, rng: (np.zeros((5, 3)), None)), rng=0)

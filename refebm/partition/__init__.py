@@ -20,6 +20,8 @@ __all__ = ["QuadratureResult", "IntegrationError", "quadrature", "adaptive", "en
 
 # ----------------------------------------------------------------------------------------------
 # Monte Carlo estimators of log Z (importance sampling, annealed importance sampling).
-from .sampling import AISResult, LogZEstimate, ais, importance_sampling  # noqa: E402
+from .sampling import (AISResult, DegenerateWeightsWarning, LogZEstimate, ais,  # noqa: E402
+                       importance_sampling, pareto_k, rbm_ais)
 
-__all__ += ["importance_sampling", "ais", "LogZEstimate", "AISResult"]
+__all__ += ["importance_sampling", "ais", "rbm_ais", "pareto_k", "LogZEstimate", "AISResult",
+            "DegenerateWeightsWarning"]
