@@ -16,7 +16,7 @@ from refebm.samplers.conventions import (CONVENTIONS, convention_step, convert_s
                                          ula_stationary_gaussian)
 from refebm.samplers.langevin import decoupled_langevin_step
 
-from seeding import make_rng
+from seeding import make_rng, make_seed
 
 NAMES = tuple(CONVENTIONS)
 
@@ -119,7 +119,7 @@ def test_one_dimensional_cs236_closed_form(s2, frac):
 
 def test_small_steps_sample_the_tempered_gaussian():
     # as a -> 0 with b^2 / (2a) = T fixed, C -> T * Sigma (the temperature of the pair)
-    cov = _spd(3, 3)
+    cov = _spd(make_seed(3), 3)
     for temperature in (1.0, 0.01):
         a = 1e-7
         b = np.sqrt(2 * a * temperature)

@@ -16,6 +16,8 @@ from scipy.special import logsumexp
 
 from refebm.families import Gaussian, GaussianMixture
 
+from seeding import make_seed
+
 
 def spd(rng, d, ridge=0.5):
     a = rng.normal(size=(d, d))
@@ -65,7 +67,7 @@ def test_gaussian_gradients_in_mean_and_cov(d, seed):
 
 
 def test_gaussian_cov_gradients_against_finite_differences():
-    mean, cov, x = _setup(3, 11)
+    mean, cov, x = _setup(3, make_seed(11))
     # perturbations of cov are kept symmetric (the validation rejects asymmetric matrices)
     check_grads(lambda c: Gaussian(mean, sym(c)).log_partition(), modes=["rev"], order=1)(cov)
     check_grads(lambda c: anp.sum(Gaussian(mean, sym(c)).energy(x)), modes=["rev"], order=1)(cov)
@@ -82,13 +84,13 @@ def test_gaussian_cov_gradients_against_finite_differences():
 
 
 def test_gaussian_log_partition_gradient_through_parameters():
-    mean, cov, _ = _setup(3, 12)
+    mean, cov, _ = _setup(3, make_seed(12))
     grad = autograd.grad(lambda m: Gaussian(m, cov).log_partition())(mean)
     np.testing.assert_allclose(grad, np.linalg.solve(cov, mean), rtol=1e-12)
 
 
 def test_gaussian_energy_is_the_centred_quadratic_minus_a_constant():
-    mean, cov, x = _setup(3, 13)
+    mean, cov, x = _setup(3, make_seed(13))
     g = Gaussian(mean, cov)
     prec = np.linalg.inv(cov)
     centred = 0.5 * np.einsum("ni,ij,nj->n", x - mean, prec, x - mean)
@@ -144,7 +146,7 @@ def test_mixture_over_components_and_dimension(k, d, seed):
 
 
 def test_mixture_parameter_gradients_match_autograd():
-    weights, means, covs, x = _mixture_setup(3, 2, 21)
+    weights, means, covs, x = _mixture_setup(3, 2, make_seed(21))
     mix = GaussianMixture(weights, means, covs)
     jac_w = autograd.jacobian(
         lambda w: -logsumexp_energy(w, means, covs, x))(weights)
@@ -166,7 +168,7 @@ def logsumexp_energy(w, means, covs, x):
 
 
 def test_mixture_far_from_every_component():
-    weights, means, covs, _ = _mixture_setup(2, 2, 22)
+    weights, means, covs, _ = _mixture_setup(2, 2, make_seed(22))
     mix = GaussianMixture(weights, means, covs)
     x = np.array([[150.0, -150.0], [0.0, 200.0]])
     energy = mix.energy(x)

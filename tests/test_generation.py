@@ -88,7 +88,7 @@ def test_numpy_only_entry_points_refuse_other_namespaces():
     with pytest.raises(TypeError, match="`data` must be a NumPy array"):
         geometric_sigmas(data, 3)
     with pytest.raises(TypeError, match="`x0` must be a NumPy array"):
-        compare_samplers(lambda x, s: -x, [1.0], data, 0, step_size=0.1, n_steps_each=1,
+        compare_samplers(lambda x, s: -x, [1.0], data, make_seed(0), step_size=0.1, n_steps_each=1,
                          plain_step_size=0.1, centers=np.zeros((1, 2)))
 
 
@@ -378,27 +378,27 @@ def test_bad_input_compare_samplers():
     score_fn, sig, x0 = (lambda x, s: -x), np.array([2.0, 1.0]), np.zeros((3, 2))
     kw = dict(step_size=0.1, n_steps_each=2, plain_step_size=0.1, centers=MEANS)
     with pytest.raises(TypeError, match="`score_fn` must be callable"):
-        compare_samplers(3.0, sig, x0, 0, **kw)
+        compare_samplers(3.0, sig, x0, make_seed(0), **kw)
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        compare_samplers(score_fn, sig[::-1], x0, 0, **kw)
+        compare_samplers(score_fn, sig[::-1], x0, make_seed(0), **kw)
     with pytest.raises(ValueError, match="`x0` must be finite"):
-        compare_samplers(score_fn, sig, np.full((3, 2), np.nan), 0, **kw)
+        compare_samplers(score_fn, sig, np.full((3, 2), np.nan), make_seed(0), **kw)
     with pytest.raises(ValueError, match="`x0` must have 2 dimension"):
-        compare_samplers(score_fn, sig, np.zeros(3), 0, **kw)
+        compare_samplers(score_fn, sig, np.zeros(3), make_seed(0), **kw)
     with pytest.raises(TypeError, match="`rng` must be a numpy.random.Generator"):
         compare_samplers(score_fn, sig, x0, 1.5, **kw)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        compare_samplers(score_fn, sig, x0, 0, **{**kw, "step_size": 0.0})
+        compare_samplers(score_fn, sig, x0, make_seed(0), **{**kw, "step_size": 0.0})
     with pytest.raises(ValueError, match="`n_steps_each` must be >= 1"):
-        compare_samplers(score_fn, sig, x0, 0, **{**kw, "n_steps_each": 0})
+        compare_samplers(score_fn, sig, x0, make_seed(0), **{**kw, "n_steps_each": 0})
     with pytest.raises(ValueError, match="`plain_step_size` must be > 0"):
-        compare_samplers(score_fn, sig, x0, 0, **{**kw, "plain_step_size": -1.0})
+        compare_samplers(score_fn, sig, x0, make_seed(0), **{**kw, "plain_step_size": -1.0})
     with pytest.raises(ValueError, match=r"`centers` must have shape \(n, 2\)"):
-        compare_samplers(score_fn, sig, x0, 0, **{**kw, "centers": np.zeros((2, 3))})
+        compare_samplers(score_fn, sig, x0, make_seed(0), **{**kw, "centers": np.zeros((2, 3))})
     with pytest.raises(ValueError, match=r"`labels` must have shape \(2,\)"):
-        compare_samplers(score_fn, sig, x0, 0, labels=np.array([0]), **kw)
+        compare_samplers(score_fn, sig, x0, make_seed(0), labels=np.array([0]), **kw)
     with pytest.raises(ValueError, match="`score_fn` must return shape"):
-        compare_samplers(lambda x, s: x[:, :1], sig, x0, 0, **kw)
+        compare_samplers(lambda x, s: x[:, :1], sig, x0, make_seed(0), **kw)
 
 
 # -- two moons --------------------------------------------------------------------------------
@@ -420,7 +420,7 @@ def test_two_moons_from_noise_lies_on_the_arcs():
 
 def test_two_moons_replays_its_draws_and_has_binomial_moon_counts():
     n = 20000
-    got = two_moons(n, 11, weights=(0.2, 0.8), scale=0.1)
+    got = two_moons(n, make_seed(11), weights=(0.2, 0.8), scale=0.1)
     assert isinstance(got, TwoMoons)
     gen = make_rng(11)
     labels = (gen.random(n) >= 0.2).astype(int)
@@ -434,15 +434,15 @@ def test_two_moons_replays_its_draws_and_has_binomial_moon_counts():
 
 def test_bad_input_two_moons():
     with pytest.raises(ValueError, match="`n` must be >= 1"):
-        two_moons(0, 0)
+        two_moons(0, make_seed(0))
     with pytest.raises(ValueError, match="`weights` must sum to 1"):
-        two_moons(5, 0, weights=(0.5, 0.6))
+        two_moons(5, make_seed(0), weights=(0.5, 0.6))
     with pytest.raises(ValueError, match="`weights` must have entries >= 0"):
-        two_moons(5, 0, weights=(-0.5, 1.5))
+        two_moons(5, make_seed(0), weights=(-0.5, 1.5))
     with pytest.raises(ValueError, match="`weights` must have 2 entries"):
-        two_moons(5, 0, weights=(0.5, 0.25, 0.25))
+        two_moons(5, make_seed(0), weights=(0.5, 0.25, 0.25))
     with pytest.raises(ValueError, match="`scale` must be >= 0"):
-        two_moons(5, 0, scale=-0.1)
+        two_moons(5, make_seed(0), scale=-0.1)
     lab, t, z = np.array([0, 1]), np.array([0.1, 0.2]), np.zeros((2, 2))
     with pytest.raises(TypeError, match="`labels` must be an integer array"):
         two_moons_from_noise(np.array([0.0, 1.0]), t, z)

@@ -180,7 +180,7 @@ def test_gaussian_by_persistent_langevin_cd_runs_reproducibly():
 
         return fit(cd, np.array([0.0, 0.0]), x, steps=30, step_size=0.05, rng=seed)
 
-    a, b = run(11), run(11)
+    a, b = run(make_seed(11)), run(make_seed(11))
     np.testing.assert_array_equal(a.theta, b.theta)
     np.testing.assert_array_equal(a.losses, b.losses)
     assert np.all(np.isfinite(a.theta))
