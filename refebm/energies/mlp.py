@@ -373,7 +373,7 @@ def _sigma_iv(sigma, n, xp, x_dtype="float64"):
 
     Its dtype follows the dtype rule: float32 when ``sigma`` is float32, or a Python number
     beside float32 points ``x`` (Python numbers take the dtype of the arrays); else float64."""
-    raw = getval(sigma)
+    raw = _v.not_foreign("sigma", getval(sigma))
     if isinstance(raw, (bool, str, bytes)) or raw is None:
         raise TypeError(f"`sigma` must be a positive number or array, got {_v.show(sigma)}")
     host = to_numpy(raw)

@@ -142,8 +142,10 @@ class Gaussian(ExponentialFamily):
 
     def quadrature_points(self):
         """The mean, one location per axis: where [`quadrature`][refebm.partition.quadrature.quadrature]
-        cuts the box, so a Gaussian far from the origin or very narrow is resolved."""
-        return [[float(v)] for v in to_numpy(getval(self.mean))]
+        cuts the box, so a Gaussian far from the origin or very narrow is resolved. One array
+        of shape ``(1,)`` per axis, in the dtype of the mean (as a mixture's)."""
+        mean = np.asarray(to_numpy(getval(self.mean)))
+        return [mean[i:i + 1].copy() for i in range(mean.shape[0])]
 
     @property
     def precision(self):

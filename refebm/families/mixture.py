@@ -211,7 +211,7 @@ class GaussianMixture:
         xp = self._xp
         z = self._points(noise, name="noise")
         n = int(getval(z).shape[0])
-        comp = np.asarray(to_numpy(components))
+        comp = np.asarray(to_numpy(v.not_foreign("components", components)))
         if comp.shape != (n,) or comp.dtype.kind not in "iu":
             raise ValueError(
                 f"`components` must be integers of shape ({n},), got {v.show(components)}")
