@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.special import logsumexp
 
 from refebm import discrete
 from refebm.samplers import (GibbsInfo, GibbsState, ising_gibbs_init, ising_gibbs_kernel,
@@ -50,6 +51,31 @@ def ising_probs(J, h):
     log_p = 0.5 * np.sum((s @ J) * s, axis=1) + s @ h   # -E
     p = np.exp(log_p - log_p.max())
     return s, p / p.sum()
+
+
+def shrink_to_min_count(log_p, n, min_count=50.0):
+    """The largest t in (0, 1] with n * min_s pi_t(s) >= min_count, where pi_t is prop. to
+    exp(t log_p): the factor that scales a model's parameters (log_p is linear in them) so every
+    expected count of a chi-square test on n draws is at least min_count.
+
+    log pi_t(s_min) = t a_min - logsumexp(t a) has derivative a_min - E_t[a] <= 0, so the minimum
+    probability decreases in t (bisection finds the boundary) and t -> 0 gives the uniform law,
+    whose expected counts n / K must already reach min_count.
+    """
+    log_p = np.asarray(log_p, dtype=float)
+    assert n / log_p.size >= min_count, "too few draws for the state space"
+
+    def ok(t):
+        lp = t * log_p
+        return n * np.exp(lp.min() - logsumexp(lp)) >= min_count
+
+    if ok(1.0):
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
 
 
 def conditional_plus(s, i, J, h):
@@ -122,10 +148,15 @@ def test_ising_conditional_matches_refebm_discrete():
 
 @pytest.mark.parametrize("k_steps", [1, 10])
 def test_ising_gibbs_leaves_the_exact_law_invariant(k_steps):
-    # chi-square on the 16 state counts of N independent chains started from exact draws
+    # chi-square on the 16 state counts of N independent chains started from exact draws. The
+    # parameters come from the run's stream, shrunk by the rule of shrink_to_min_count so that
+    # every expected count is >= 50 whatever the stream (the chi-square approximation's condition)
     J, h = ising_params(4)
+    states = spin_states(4)
+    t = shrink_to_min_count(0.5 * np.sum((states @ J) * states, axis=1) + states @ h, N_CHAINS)
+    J, h = t * J, t * h
     states, pi = ising_probs(J, h)
-    assert N_CHAINS * pi.min() >= 50
+    assert N_CHAINS * pi.min() >= 50 * (1 - 1e-9)
     rng = make_rng(40 + k_steps)
     x0 = states[rng.choice(len(pi), size=N_CHAINS, p=pi)]
     res = sample(ising_gibbs_kernel(J, h), x0, k_steps, rng, keep="last")
@@ -151,10 +182,14 @@ def test_rbm_block_gibbs_leaves_the_joint_law_invariant(k_steps):
     joint = binary_states(m + k)
     v, hh = joint[:, :m], joint[:, m:]
     log_p = v @ b + hh @ c + np.sum((v @ W) * hh, axis=1)
+    n = 40000
+    # parameters from the run's stream, shrunk by the rule of shrink_to_min_count so that every
+    # expected count is >= 50 whatever the stream (log_p is linear in W, b, c)
+    t = shrink_to_min_count(log_p, n)
+    W, b, c, log_p = t * W, t * b, t * c, t * log_p
     pi = np.exp(log_p - log_p.max())
     pi /= pi.sum()
-    n = 40000
-    assert n * pi.min() >= 50
+    assert n * pi.min() >= 50 * (1 - 1e-9)
     rng = make_rng(60 + k_steps)
     x0 = joint[rng.choice(len(pi), size=n, p=pi)]
     res = sample(rbm_gibbs_kernel(W, b, c), x0, k_steps, rng, keep="last")
