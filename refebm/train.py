@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import autograd
 import numpy as np
 from autograd.misc import optimizers as _opt
+from autograd.tracer import getval
 from autograd.misc.flatten import flatten
 from tqdm.auto import tqdm
 
@@ -149,9 +150,25 @@ def fit(loss, theta0, data=None, *, optimizer="adam", steps=1000, step_size=1e-3
     losses = np.empty(steps)
     bar = tqdm(total=steps, disable=not progress, desc="fit")
 
+    def scalar_loss(th, args, step):
+        value = loss(th, *args, **kwargs)
+        raw = getval(value)
+        if isinstance(raw, (str, bytes)) or raw is None:
+            raise TypeError(f"`loss` must return a real scalar, got {_v.show(value)} at step "
+                            f"{step}")
+        host = to_numpy(raw) if hasattr(raw, "shape") else np.asarray(raw)
+        if host.dtype.kind not in "biuf":
+            raise TypeError(f"`loss` must return a real scalar, got {_v.show(value)} (dtype "
+                            f"{host.dtype}) at step {step}")
+        if host.shape != ():
+            raise ValueError(f"`loss` must return a scalar, got shape {host.shape} at step "
+                             f"{step}: reduce it to one number (for example its mean, "
+                             "reduction='mean')")
+        return value
+
     def gradient(theta, step):
         args = () if batches is None else (next(batches),)
-        value, g = autograd.value_and_grad(lambda th: loss(th, *args, **kwargs))(theta)
+        value, g = autograd.value_and_grad(lambda th: scalar_loss(th, args, step))(theta)
         value = float(value)
         if not np.isfinite(value):
             raise FloatingPointError(f"the loss is not finite at step {step}: {value!r}")
@@ -173,4 +190,8 @@ def fit(loss, theta0, data=None, *, optimizer="adam", steps=1000, step_size=1e-3
                                       step_size=step_size, **options)
     finally:
         bar.close()
+    if _v.result_dtype(flat_host) == "float32":   # the dtype rule: float32 on purpose stays
+        flat, unflatten = flatten(theta)
+        theta = unflatten(np.asarray(flat).astype(np.float32))
+        losses = losses.astype(np.float32)
     return FitResult(theta, losses)

@@ -271,3 +271,41 @@ def test_bad_input():
         noise_init(2, 0, make_seed(0))
     with pytest.raises(TypeError, match="`init` must be 'uniform' or 'gaussian'"):
         noise_init(2, 1, make_seed(0), init=None)
+
+
+def test_gradients_need_a_parametric_energy():
+    x = np.zeros((3, 1))
+    e = lambda y: y[:, 0] ** 2  # noqa: E731
+    for call in (lambda: cd_gradient(e, x, x),
+                 lambda: langevin_cd(e, x, x, np.zeros((1, 3, 1)), 0.1),
+                 lambda: cd_k(e, x, lambda en: ula_kernel(en, 0.1), 1, 0),
+                 lambda: persistent_cd(e, x, x, lambda en: ula_kernel(en, 0.1), 1, 0),
+                 lambda: short_run(e, x, 1, 0.1, 0)):
+        with pytest.raises(TypeError, match=r"`energy` must be a ParametricEnergy .*"
+                                            r"refebm.objectives.parametric\(energy_of_theta"):
+            call()
+    with pytest.raises(TypeError, match="`energy_of_theta` must be callable"):
+        parametric("E", 1.0)
+    model = parametric(gauss_energy, np.array([0.3, 1.7]))
+    with pytest.raises(ValueError, match="`step_size` must be > 0"):
+        short_run(model, x, 2, -0.1, 0)
+    with pytest.raises(ValueError, match=r"`noise` must have shape \(k, 3, 1\)"):
+        langevin_cd(model, x, x, np.zeros((2, 3, 2)), 0.1)
+    # the helper: the same energy, re-evaluated at other parameters, and its gradient
+    np.testing.assert_array_equal(model(x), gauss_energy(model.theta, x))
+    np.testing.assert_array_equal(model.at(np.array([0.0, 1.0]))(x + 1.0), 0.5 * np.ones(3))
+
+
+def test_float32_data_give_float32_losses_and_chains():
+    rng = make_rng(80)
+    xd = rng.normal(size=(6, 1))
+    xm = rng.normal(size=(4, 1))
+    energy = lambda y: 0.5 * 1.7 * (y[:, 0] - 0.3) ** 2  # noqa: E731
+    assert np.asarray(cd_loss(energy, xd, xm)).dtype == np.float64
+    assert np.asarray(cd_loss(energy, xd.astype(np.float32), xm.astype(np.float32))).dtype \
+        == np.float32
+    model = parametric(gauss_energy, np.array([0.3, 1.7]))
+    res = short_run(model, xd.astype(np.float32), 3, 0.1, make_seed(81))
+    assert res.x_model.dtype == np.float32
+    res64 = short_run(model, xd, 3, 0.1, make_seed(81))
+    np.testing.assert_allclose(res.x_model, res64.x_model, rtol=1e-5, atol=1e-6)

@@ -191,3 +191,36 @@ def test_bad_input():
         entropy(3.0, [(-12.0, 12.0)])
     with pytest.raises(ValueError, match="`panels` must be >= 2"):
         entropy(normal, [(-12.0, 12.0)], panels=0)
+
+
+def test_data_dimension_must_match_bounds_and_states():
+    # data of dimension 2 against a 1-D box used to return a number (the NLL of the first
+    # column's box and both columns' energies); now every mismatch is named
+    e2 = lambda y: 0.5 * anp.sum(y**2, axis=1)  # noqa: E731
+    x2 = make_rng(70).normal(size=(4, 2))
+    with pytest.raises(ValueError, match=r"`bounds` must have one \(lo, hi\) pair per dimension "
+                                         r"of `x` \(2\), got 1 pair"):
+        negative_log_likelihood(e2, x2, bounds=[(-9.0, 9.0)])
+    with pytest.raises(ValueError, match=r"`bounds` must have one \(lo, hi\) pair per dimension "
+                                         r"of `x` \(1\), got 2 pair"):
+        negative_log_likelihood(e2, x2[:, :1], bounds=[(-9.0, 9.0)] * 2)
+    with pytest.raises(ValueError, match=r"`bounds` must have one \(lo, hi\) pair per dimension"):
+        nll_gradient(parametric(lambda th, y: th * anp.sum(y**2, axis=1), 0.5), x2,
+                     bounds=[(-9.0, 9.0)])
+    with pytest.raises(ValueError, match=r"`states` must have shape \(n, 2\)"):
+        negative_log_likelihood(e2, x2, states=np.zeros((4, 1)))
+    with pytest.raises(TypeError, match=r"`energy` must be a ParametricEnergy.*"
+                                        r"parametric\(energy_of_theta, theta\)"):
+        nll_gradient(e2, x2, bounds=[(-9.0, 9.0)] * 2)
+    # matched dimensions: the 2-D standard normal, log Z = log(2 pi), two ways
+    nll = negative_log_likelihood(e2, x2, bounds=[(-np.inf, np.inf)] * 2)
+    assert math.isclose(nll, np.mean(e2(x2)) + math.log(2 * math.pi), rel_tol=1e-9)
+
+
+def test_nll_follows_float32_data():
+    e = lambda y: 0.5 * y[:, 0] ** 2  # noqa: E731
+    x = make_rng(71).normal(size=(5, 1))
+    got64 = negative_log_likelihood(e, x, log_z=0.5 * math.log(2 * math.pi))
+    got32 = negative_log_likelihood(e, x.astype(np.float32), log_z=0.5 * math.log(2 * math.pi))
+    assert np.asarray(got64).dtype == np.float64 and np.asarray(got32).dtype == np.float32
+    assert math.isclose(got32, got64, rel_tol=1e-6)

@@ -232,3 +232,15 @@ def test_bad_input():
         nce_population_loss(e, 0.0, lpd, lpn, 1.0, [(-12, 12)], tol=-1.0)
     with pytest.raises(TypeError, match="`data_log_prob` must be callable"):
         nce_population_loss(e, 0.0, "p", lpn, 1.0, [(-12, 12)])
+
+
+def test_float32_samples_give_a_float32_loss():
+    rng = make_rng(90)
+    xd, xn = rng.normal(size=(5, 1)), rng.normal(size=(7, 1))
+    e = lambda x: 0.5 * x[:, 0] ** 2  # noqa: E731
+    lpn = normal_log_prob(0.0, 1.0)
+    l64 = nce_loss(e, 0.9, xd, xn, lpn)
+    l32 = nce_loss(e, 0.9, xd.astype(np.float32), xn.astype(np.float32), lpn)
+    assert np.asarray(l64).dtype == np.float64 and np.asarray(l32).dtype == np.float32
+    assert np.isclose(l32, l64, rtol=1e-6)
+    assert nce_logit(e, 0.9, xd.astype(np.float32), lpn, 1.0).dtype == np.float32

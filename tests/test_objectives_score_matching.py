@@ -551,6 +551,152 @@ def test_multiscale_is_weighted_mean_of_single_levels():
     assert math.isclose(got_w, np.mean(weights * per_level / sigmas**2), rel_tol=1e-12)
 
 
+def test_multiscale_with_labels_equals_every_level_and_ncsn_loss():
+    rng = make_rng(41)
+    n, d = 5, 2
+    x = rng.normal(size=(n, d))
+    sigmas = np.array([1.0, 0.5, 0.1])
+    noise = rng.normal(size=(3, n, d))
+    net = NoiseConditionalMLP(random_mlp_weights([3, 5, 1], rng, bias_scale=0.3), "tanh")
+    # every point repeated once at every level, with the same noise: the two forms are equal
+    labels = np.repeat(np.arange(3), n)
+    x_rep, z_rep = np.tile(x, (3, 1)), noise.reshape(3 * n, d)
+    for model, kw in ((net, {}), (None, {"score": net.score}),
+                      (lambda y, s: net.energy(y, s), {})):
+        by_label = multiscale_denoising_score_matching_loss(model, x_rep, z_rep, sigmas,
+                                                            labels=labels, **kw)
+        average = multiscale_denoising_score_matching_loss(model, x, noise, sigmas, **kw)
+        assert math.isclose(by_label, average, rel_tol=1e-12)
+    # per-point terms against a loop over points written here (lambda = sigma^2 by default)
+    labels = np.array([2, 0, 1, 1, 0])
+    terms = multiscale_denoising_score_matching_loss(None, x, noise[0], sigmas, score=net.score,
+                                                     labels=labels, reduction="none")
+    want = [sigmas[l]**2 * 0.5 * np.sum((net.score(x[i:i + 1] + sigmas[l] * noise[0][i:i + 1],
+                                                   sigmas[l]) + noise[0][i] / sigmas[l])**2)
+            for i, l in enumerate(labels)]
+    np.testing.assert_allclose(terms, want, rtol=1e-12)
+    w = np.array([3.0, 0.5, 2.0])
+    weighted = multiscale_denoising_score_matching_loss(None, x, noise[0], sigmas, score=net.score,
+                                                        labels=labels, weights=w)
+    assert math.isclose(weighted, np.mean(w[labels] / sigmas[labels]**2 * np.array(want)),
+                        rel_tol=1e-12)
+    # the NCSN loss of refebm.generation, written separately, is the same number
+    from refebm.generation import ncsn_loss
+    assert math.isclose(ncsn_loss(net.score, x, sigmas, labels, noise[0]),
+                        multiscale_denoising_score_matching_loss(None, x, noise[0], sigmas,
+                                                                 score=net.score, labels=labels),
+                        rel_tol=1e-12)
+
+
+def test_bad_input_multiscale_labels():
+    x, z, sig = np.zeros((3, 2)), np.ones((3, 2)), np.array([1.0, 0.5])
+    s = lambda y, sg: -y  # noqa: E731
+    with pytest.raises(TypeError, match="`labels` must be an integer array"):
+        multiscale_denoising_score_matching_loss(None, x, z, sig, score=s, labels=np.zeros(3))
+    with pytest.raises(ValueError, match=r"`labels` must have shape \(3,\)"):
+        multiscale_denoising_score_matching_loss(None, x, z, sig, score=s, labels=np.zeros(2, int))
+    with pytest.raises(ValueError, match=r"`labels` must lie in 0..1"):
+        multiscale_denoising_score_matching_loss(None, x, z, sig, score=s,
+                                                 labels=np.array([0, 2, 1]))
+    with pytest.raises(ValueError, match=r"`noise` must have shape \(3, 2\) \(one row per point\)"):
+        multiscale_denoising_score_matching_loss(None, x, np.ones((2, 3, 2)), sig, score=s,
+                                                 labels=np.array([0, 1, 1]))
+
+
+# ------------------------------------------------------------ score models (score=) in SM and SSM
+
+def _linear_field(d, rng):
+    """A score field s(x) = A x + b with A not symmetric: not the gradient of any energy; its
+    divergence is tr A and v^T (grad s) v = v^T A v, exactly."""
+    a = rng.normal(size=(d, d))
+    b = rng.normal(size=d)
+    return a, b, (lambda y: y @ a.T + b)
+
+
+def test_score_models_in_exact_and_sliced_score_matching():
+    rng = make_rng(60)
+    n, d = 7, 3
+    x = rng.normal(size=(n, d))
+    a, b, field = _linear_field(d, rng)
+    s = x @ a.T + b
+    want = 0.5 * np.sum(s * s, axis=1) + np.trace(a)
+    np.testing.assert_allclose(score_matching_loss(None, x, score=field, reduction="none"), want,
+                               rtol=1e-12)
+    v = rng.normal(size=(4, n, d))
+    sliced = sliced_score_matching_loss(None, x, v, score=field, reduction="none")
+    by_hand = np.mean(np.einsum("mni,ij,mnj->mn", v, a, v)
+                      + 0.5 * np.einsum("mni,ni->mn", v, s) ** 2, axis=0)
+    np.testing.assert_allclose(sliced, by_hand, rtol=1e-12)
+    vr = sliced_score_matching_loss(None, x, v, score=field, variance_reduced=True,
+                                    reduction="none")
+    np.testing.assert_allclose(vr, np.mean(np.einsum("mni,ij,mnj->mn", v, a, v), axis=0)
+                               + 0.5 * np.sum(s * s, axis=1), rtol=1e-12)
+    # all 2^d Rademacher vectors: the sliced loss of a score model is the exact one
+    signs = np.array(list(itertools.product([-1.0, 1.0], repeat=d)))
+    v_all = np.broadcast_to(signs[:, None, :], (len(signs), n, d)).copy()
+    assert math.isclose(sliced_score_matching_loss(None, x, v_all, score=field, variance_reduced=True),
+                        score_matching_loss(None, x, score=field), rel_tol=1e-12)
+    # a score that is -grad E gives the energy's values
+    e = MLPEnergy(random_mlp_weights([d, 6, 1], rng, bias_scale=0.3), "tanh")
+    np.testing.assert_allclose(
+        sliced_score_matching_loss(None, x, v, score=lambda y: -autograd.grad(
+            lambda z: anp.sum(e(z)))(y), reduction="none"),
+        sliced_score_matching_loss(e, x, v, reduction="none"), rtol=1e-12)
+    np.testing.assert_allclose(score_matching_loss(None, x, score=e.score, reduction="none"),
+                               score_matching_loss(e, x, reduction="none"), rtol=1e-10)
+    # parameter gradients flow through a score model (autograd against finite differences)
+    check_grads(lambda aa: sliced_score_matching_loss(None, x, v, score=lambda y: y @ aa.T),
+                modes=["rev"], order=1)(a)
+    check_grads(lambda aa: score_matching_loss(None, x, score=lambda y: y @ aa.T),
+                modes=["rev"], order=1)(a)
+
+
+def test_population_and_fisher_accept_score_models():
+    log_p = lambda y: -0.5 * y[:, 0] ** 2 - 0.5 * math.log(2 * math.pi)  # noqa: E731
+    shift = lambda y: -(y - 1.0)          # noqa: E731  the score of N(1, 1)
+    assert math.isclose(fisher_divergence(None, log_p, [(-12, 12)], score=shift), 0.5,
+                        rel_tol=1e-12)
+    assert math.isclose(score_matching_population_loss(None, log_p, [(-12, 12)], score=shift),
+                        score_matching_population_loss(lambda y: 0.5 * (y[:, 0] - 1.0) ** 2,
+                                                       log_p, [(-12, 12)]), rel_tol=1e-12)
+
+
+# --------------------------------------------------------------------------------- dtype rule
+
+def _dtype_cases():
+    e = lambda y: 0.5 * anp.sum(y**2, axis=1) + 0.1 * anp.sum(y**3, axis=1)  # noqa: E731
+    s = lambda y: -y - 0.3 * y**2  # noqa: E731
+    cond = lambda y, sg: -y / (1.0 + anp.reshape(sg, (-1, 1)) ** 2)  # noqa: E731  (n,) or scalar
+    return {
+        "score_matching_loss": lambda x, z: score_matching_loss(e, x),
+        "score_matching_loss(score=)": lambda x, z: score_matching_loss(None, x, score=s),
+        "sliced": lambda x, z: sliced_score_matching_loss(e, x, z),
+        "sliced(score=)": lambda x, z: sliced_score_matching_loss(None, x, z, score=s),
+        "dsm": lambda x, z: denoising_score_matching_loss(e, x, z, 0.3),
+        "dsm_cv": lambda x, z: denoising_score_matching_loss(None, x, z, 0.3, score=s,
+                                                             control_variate=True),
+        "control_variate": lambda x, z: dsm_control_variate(None, x, z, 0.3, score=s),
+        "multiscale": lambda x, z: multiscale_denoising_score_matching_loss(
+            None, x, np.stack([z, z]), np.array([1.0, 0.5]), score=cond),
+        "multiscale_labels": lambda x, z: multiscale_denoising_score_matching_loss(
+            None, x, z, np.array([1.0, 0.5]), score=cond, labels=np.arange(len(x)) % 2),
+    }
+
+
+@pytest.mark.parametrize("name", list(_dtype_cases()))
+def test_float64_unless_float32_on_purpose(name):
+    fn = _dtype_cases()[name]
+    rng = make_rng("dtype", name)
+    x, z = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    out64 = np.asarray(fn(x, z))
+    out32 = np.asarray(fn(x.astype(np.float32), z.astype(np.float32)))
+    assert out64.dtype == np.float64 and out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=2e-4, atol=1e-5)
+    # float32 data with float64 noise or projections (not every array float32): float64
+    if name not in ("score_matching_loss", "score_matching_loss(score=)"):
+        assert np.asarray(fn(x.astype(np.float32), z)).dtype == np.float64
+
+
 # ---------------------------------------------------------------------------- closed forms
 
 def test_gaussian_closed_form_is_mle_and_generic_minimizer():

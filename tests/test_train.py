@@ -239,3 +239,25 @@ def test_bad_input():
         fit(lambda th: anp.sum(anp.log(th - 1.0)), np.zeros(2))
     with pytest.raises(FloatingPointError, match="gradient of the loss is not finite"):
         fit(lambda th: anp.sum(anp.sqrt(anp.abs(th))), np.zeros(2))
+
+
+def test_a_loss_that_is_not_one_number_is_named():
+    with pytest.raises(ValueError, match=r"`loss` must return a scalar, got shape \(3,\) at "
+                                         r"step 0: reduce it to one number"):
+        fit(lambda th: th**2, np.ones(3), steps=2)
+    with pytest.raises(ValueError, match=r"`loss` must return a scalar, got shape \(1,\)"):
+        fit(lambda th, batch: anp.sum(th * batch, axis=0), np.ones(1), np.ones((4, 1)), steps=2)
+    with pytest.raises(TypeError, match="`loss` must return a real scalar, got 'a'"):
+        fit(lambda th: "a", np.ones(3), steps=2)
+    with pytest.raises(TypeError, match="`loss` must return a real scalar, got None"):
+        fit(lambda th: None, np.ones(3), steps=2)
+
+
+def test_float32_parameters_stay_float32():
+    res = fit(lambda th: anp.sum((th - 3.0) ** 2), np.zeros(2, np.float32), optimizer="sgd",
+              steps=50, step_size=0.1, options={"mass": 0.0})
+    assert res.theta.dtype == np.float32 and res.losses.dtype == np.float32
+    res64 = fit(lambda th: anp.sum((th - 3.0) ** 2), np.zeros(2), optimizer="sgd", steps=50,
+                step_size=0.1, options={"mass": 0.0})
+    assert res64.theta.dtype == np.float64 and res64.losses.dtype == np.float64
+    np.testing.assert_allclose(res.theta, res64.theta, rtol=1e-6)

@@ -102,7 +102,8 @@ def cd_loss(energy, x_data, x_model):
     xp = array_namespace(x_data, x_model)
     x_data = _v.points("x_data", x_data, xp=xp)
     x_model = _v.points("x_model", x_model, d=np.shape(getval(x_data))[1], xp=xp)
-    return xp.mean(_energy_call(energy, x_data)) - xp.mean(_energy_call(energy, x_model))
+    loss = xp.mean(_energy_call(energy, x_data)) - xp.mean(_energy_call(energy, x_model))
+    return _v.as_dtype(loss, _v.result_dtype(x_data, x_model))
 
 
 def cd_gradient(energy, x_data, x_model):
@@ -431,4 +432,6 @@ def short_run(energy, x_data, k, step_size, rng, *, n_samples=None, init="unifor
     gen = _v.rng(rng)
     x0 = noise_init(n, d, gen, init=init, bounds=bounds)
     noise = gen.standard_normal((k, n, d))
+    if _v.result_dtype(x_data) == "float32":   # float32 data on purpose: float32 chains
+        x0, noise = x0.astype(np.float32), noise.astype(np.float32)
     return langevin_cd(energy, x_data, x0, noise, step_size)

@@ -105,7 +105,7 @@ def nce_logit(energy, log_z, x, noise_log_prob, nu):
     _nu_iv(nu)
     xp = array_namespace(x)
     x = _v.points("x", x, xp=xp)
-    return _logit(energy, log_z, x, noise_log_prob, nu, xp)
+    return _v.as_dtype(_logit(energy, log_z, x, noise_log_prob, nu, xp), _v.result_dtype(x))
 
 
 def nce_loss(energy, log_z, x_data, x_noise, noise_log_prob, nu=None):
@@ -162,7 +162,8 @@ def nce_loss(energy, log_z, x_data, x_noise, noise_log_prob, nu=None):
     nu = n_noise / n_data if nu is None else _nu_iv(nu)
     g_data = _logit(energy, log_z, x_data, noise_log_prob, nu, xp)
     g_noise = _logit(energy, log_z, x_noise, noise_log_prob, nu, xp)
-    return -(xp.mean(_log_sigmoid(g_data, xp)) + nu * xp.mean(_log_sigmoid(-g_noise, xp)))
+    loss = -(xp.mean(_log_sigmoid(g_data, xp)) + nu * xp.mean(_log_sigmoid(-g_noise, xp)))
+    return _v.as_dtype(loss, _v.result_dtype(x_data, x_noise))
 
 
 def nce_population_loss(energy, log_z, data_log_prob, noise_log_prob, nu, bounds, *,
