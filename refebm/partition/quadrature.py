@@ -85,7 +85,7 @@ _ERROR_FACTOR = 1.0 / (_RATIO**2 - 1.0)  # |L_k - L_{k-1}| -> error bound, O(h^2
 _X_REL = 1e30                      # infinite ends: nodes reach |x - c| = s * 1e30
 _LOG_TINY = math.log(1e-300)       # finite ends: nodes reach 1e-300 (relative) from the end
 _ULPS = 2.0**30                    # nodes nearer a non-zero end than 2^30 ulps are continued
-_ULPS_CUT = 2.0**4                 # ... or 2^4 ulps at a cut from `points` (no singularity)
+_ULPS_CUT = 2.0**12                # ... or 2^12 ulps at a cut from `points` (no singularity)
 _TRIM = 1e-3                       # tails holding less than _TRIM * tol of the mass are dropped
 
 
@@ -361,6 +361,7 @@ def _edge_check(i, m, ax, p, at_lo, at_hi, thr):
 
 def _tail(p_out, p_in):
     """Mass beyond a boundary node, extrapolating the ratio of its mass to its neighbour's."""
+    p_out, p_in = float(p_out), float(p_in)
     if p_out <= 0.0:
         return 0.0
     r = p_out / p_in if p_in > 0 else math.inf
@@ -528,7 +529,7 @@ def _embedded_check(level, twin, extra):
         d0 = abs(level.log_z - twin.log_z)
         bound = max(d0, d1)
     extra = extra + max(_beyond(level), _beyond(twin))
-    floor = max(_resolution(log_half), extra)
+    floor = max(_resolution(log_half) + _placement(level), extra)
     g1, g0 = _gains([d2, d1, d0], floor)
     fast = g0 >= _DE_FAST or g0 >= max(_DE_GAIN, _DE_ACCEL * g1)
     if d0 <= 8.0 * floor:
@@ -540,8 +541,29 @@ def _embedded_check(level, twin, extra):
     else:
         smooth = g1 >= _DE_GAIN and fast
     # never claim more than float64 resolves
-    return _Check(log_half, max(bound + extra, _resolution(log_half)), (d2, d1, d0), smooth,
-                  floor)
+    resolution = _resolution(log_half) + _placement(level)
+    return _Check(log_half, max(bound + extra, resolution), (d2, d1, d0), smooth, floor)
+
+
+def _placement(level):
+    """How finely float64 places nodes where the mass is, relative to its width: on each axis
+    the spacing of floats at the centre of the marginal mass over its standard deviation
+    (N(1e9, 1) cannot be integrated to better than about 1e-7 relative: floats there are
+    1.2e-7 apart). The log-density at a node is off by about that times its slope."""
+    margins = _margins_of(level)
+    if margins is None:
+        return 0.0
+    out = 0.0
+    for p, ax in zip(margins, level.axes):
+        w = p[ax.n_lo:p.size - ax.n_hi]
+        if w.sum() <= 0 or ax.x.size < 2:
+            continue
+        w = w / w.sum()
+        centre = float(w @ ax.x)
+        spread = math.sqrt(max(float(w @ (ax.x - centre) ** 2), 0.0))
+        if spread > 0:
+            out += float(np.spacing(abs(centre))) / spread
+    return out
 
 
 def _beyond(level):
@@ -663,7 +685,15 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False,
                 return _BoxResult(check.log_z, check.error, n_evals,
                                   ((level.e, level.axes), (twin.e, twin.axes)), False)
             was_smooth = check.smooth
-            if not check.smooth and check.deltas[1] < 1e-2:
+            if check.smooth and _placement(level) >= tol:
+                raise _unfinished(
+                    f"`tol`={tol:g} is below the float64 resolution of log Z for this energy "
+                    f"(about {check.error:.2g}): floats are too sparse where the mass is, "
+                    "relative to its width", tol, (level, check.log_z, check.error), n_evals,
+                    None, maps, frame=frame, cause=" Ask for a larger `tol`, or shift the "
+                    "variable so that the mass sits near the origin.")
+            slow = _gains(list(check.deltas), check.floor)[1] < _DE_FAST  # the last halving
+            if not check.smooth and slow and check.deltas[1] < 1e-2:
                 strikes += 1
                 if strikes >= _STRIKES:
                     raise _not_smooth(tol, check, level, twin, maps, n_evals, frame=frame)
