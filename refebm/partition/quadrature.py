@@ -891,8 +891,8 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
         Target for the absolute error of ``log_z`` (about the relative error of \(Z\)).
     check : bool, default False
         Also compute \(\log Z\) with [`refebm.partition.adaptive`][refebm.partition.adaptive] (scipy's adaptive
-        Gauss-Kronrod cubature: different nodes, a different error estimate), box by box, and
-        raise [`IntegrationError`][refebm.partition.IntegrationError] when the two differ by more than ``tol`` plus both
+        Gauss-Kronrod cubature: different nodes, a different error estimate) on the whole
+        box, or on each piece when ``points`` is given, and raise [`IntegrationError`][refebm.partition.IntegrationError] when the two differ by more than ``tol`` plus both
         error estimates. NumPy only, not under autograd.
     max_evals : int, default 5_000_000
         Budget of energy evaluations over all levels and boxes.
@@ -936,25 +936,43 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
     continued by a fitted power law (the change when one term is dropped is added to the
     error).
 
-    **The stopping rule.** A level is a candidate when the change from the previous level
-    is below ``tol`` and every axis's marginal mass is spread over at least five effective
-    nodes. A candidate is then checked against its midpoint twin \(M_h\) (nodes at
-    \(t_j + h/2\), the same maps and window): \(T_{h/2} = (T_h + M_h)/2\), and every second
-    and fourth node of \(T_h\) give \(T_{2h}\) and \(T_{4h}\). On an integrand that is analytic
-    in a strip around the real \(t\) axis the error of \(T_h\) falls like \(e^{-c/h}\), so
-    each halving of \(h\) squares it and the decimal digits gained per halving grow. The
-    result \(\log T_{h/2}\) is returned with the error estimate
-    \(\Delta_0 = |\log T_h - \log T_{h/2}|\) (plus trimmed tails and continued ends), and
-    accepted when \(\Delta_0 \le\) ``tol`` and the three halvings show that pattern:
-    \(\Delta_0\) gains at least one digit over \(\Delta_1 = |\log T_{2h} - \log T_h|\), and at
-    least 1.5 times the digits \(\Delta_1\) gained over \(\Delta_2\) (or \(\Delta_0\) is at
-    the rounding floor). In that regime \(\Delta_0\), the error of \(T_h\), bounds the far
-    smaller error of \(T_{h/2}\); a coincidentally small change between two coarse levels
-    cannot end the refinement, since it must be confirmed on a grid with new nodes and by
-    the pattern of three halvings. A kink, step or cusp inside the box gives algebraic
-    convergence (the same few digits per halving): after three candidates with that
-    pattern, [`IntegrationError`][refebm.partition.IntegrationError] names the region where the rule and its twin
-    disagree most, and asks for ``points=``.
+    **The stopping rule.** A level is a candidate when its change from the previous level,
+    or from the rule with twice its step, is below ``tol`` and every axis's marginal mass is
+    spread over at least five effective nodes. A candidate is checked against a twin
+    \(M_h\) on new nodes: the same maps and window, shifted by \(h/2\) in one dimension (the
+    midpoint rule, so \(T_{h/2} = (T_h + M_h)/2\)) and by \((1/2, 1/4, 1/8, 1/16)\,h\) in
+    several (so every aliasing mode of the lattice with wave numbers in \(\{-1, 0, 1\}\)
+    changes phase; a twin shifted by \(h/2\) on every axis cannot see modes such as
+    \((1, -1, 0)\), the dominant ones of a rotated, elongated density). Every second and
+    fourth node of \(T_h\) give \(T_{2h}\) and \(T_{4h}\) at no cost. On an integrand analytic
+    in a strip around the real \(t\) axis the error of \(T_h\) falls like \(e^{-c/h}\): each
+    halving squares it, so the digits gained per halving are many and grow, while a kink,
+    step or cusp inside the box (error \(O(h^p)\)) gains \(p \log_{10} 2\) digits, the same
+    at every halving. With \(\Delta_0\) the twin's change (\(|\log T_h - \log T_{h/2}|\) in one
+    dimension, \(|\log T_h - \log M_h|\) in several), \(\Delta_1 = |\log T_{2h} - \log T_h|\) and
+    \(\Delta_2 = |\log T_{4h} - \log T_{2h}|\), the result \(\log\big((T_h + M_h)/2\big)\) is
+    accepted when the three halvings show the double-exponential pattern (\(\Delta_0\) gains
+    at least 1.5 digits over \(\Delta_1\), or at least one digit and 1.5 times what
+    \(\Delta_1\) gained over \(\Delta_2\), which must itself be a digit once
+    \(\Delta_2 < 10^{-3}\); or \(\Delta_0\) sits at the floor of what the comparison resolves)
+    and the error estimate is below ``tol``. The error estimate is \(\Delta_0\) in one
+    dimension (the error of \(T_h\), far above that of \(T_{h/2}\)) and
+    \(\max(\Delta_0, \Delta_1)\) in several (the error of the rule with twice the step), plus
+    the mass in trimmed tails and beyond the window (extrapolated from its outermost nodes),
+    the uncertainty of continued ends, and never less than the float64 resolution of
+    \(\log Z\): \(16\epsilon(1 + |\log Z|)\) plus, per axis, the spacing of floats where the mass
+    is over its width (floats near \(10^9\) are \(1.2 \times 10^{-7}\) apart). A
+    coincidentally small change between two coarse levels cannot end the refinement: it
+    must be confirmed on new nodes and by the pattern of three halvings. After three
+    candidates whose last halving was slow and whose pattern was algebraic,
+    [`IntegrationError`][refebm.partition.IntegrationError] says the integrand is not smooth,
+    names the region where the rule and its twin disagree most, and asks for ``points=``.
+
+    On \(\mathbb R^d\) with \(d \ge 2\) and no ``points``, a rough first pass (tolerance
+    \(10^{-3}\)) measures the mean \(\mu\) and covariance \(LL^\top\) of the mass and the rule
+    runs in \(y\) with \(x = \mu + L y\), adding \(\log|\det L|\): the integral is unchanged,
+    and a correlated or elongated density becomes round, which an axis-aligned tensor grid
+    resolves with far fewer nodes (efficiency only).
 
     **What this can and cannot see.** Measured by ``benchmarks/bench_quadrature_reliability.py``
     over thousands of random problems (Gaussians in one to three dimensions with condition
@@ -998,6 +1016,7 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
     check = _v.boolean("check", check)
     xp = array_namespace(xp=xp)
     d = len(bounds)
+    named = points is not None
     if points is None:
         points = _structure_points(energy, d)
     points = _v.split_points("points", points, bounds)
@@ -1038,8 +1057,9 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
     host = np.array([r.log_z for _, r in full])
     log_z = float(host.max() + math.log(np.exp(host - host.max()).sum()))
     error = float(sum(math.exp(r.log_z - log_z) * r.error for _, r in full))
-    if check:
-        _cross_check(energy, full, log_z, error, tol)
+    if check:  # on the pieces the caller named, else on the whole box
+        _cross_check(energy, [box for box, _ in full] if named else [bounds], log_z, error,
+                     tol)
     traced = [_traced(r.parts, xp) + log_det for _, r in full]
     if any(getval(t) is not t for t in traced) or not is_numpy_namespace(xp):
         log_z = traced[0] if len(traced) == 1 else logsumexp(xp.stack(traced), xp=xp)
@@ -1047,7 +1067,7 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
 
 
 def _affine_energy(energy, mean, chol, xp):
-    """\(y \mapsto E(\mu + L y)\): the energy in whitened coordinates (constants only)."""
+    r"""\(y \mapsto E(\mu + L y)\): the energy in whitened coordinates (constants only)."""
     shift, lin = xp.asarray(mean), xp.asarray(chol.T)
 
     def whitened(y):
@@ -1088,12 +1108,12 @@ def _whitening(energy, bounds, max_evals, max_level, xp):
     return (mean, chol), pilot.n_evals
 
 
-def _cross_check(energy, full, log_z, error, tol):
-    """``check=True``: scipy's adaptive cubature on the same boxes, compared with ``log_z``."""
+def _cross_check(energy, boxes, log_z, error, tol):
+    """``check=True``: scipy's adaptive cubature on ``boxes``, compared with ``log_z``."""
     from .scipy_check import adaptive  # a sibling module that imports this one
 
     logs, errs = [], []
-    for box, r in full:
+    for box in boxes:
         try:
             other = adaptive(energy, box, tol=max(tol, 1e-12))
         except IntegrationError as exc:
