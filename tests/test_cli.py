@@ -323,3 +323,16 @@ def test_format_chain_width_and_expect_are_checked():
         derivations.format_chain(r, expect="passes")
     with pytest.raises(TypeError, match="`latex` must be a string"):
         derivations.latex_to_text(3)
+
+
+def test_math_falls_back_to_ascii_where_the_terminal_needs_it():
+    import io
+
+    latin1 = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    assert not cli._unicode_ok(latin1)
+    assert cli._unicode_ok(io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    assert cli._unicode_ok(io.StringIO())
+    r = derivations.evaluate_chain(derivations.d8_log_partition_gradient(
+        derivations.gaussian_1d()))
+    text = derivations.format_chain(r, width=WIDTH, ascii=True)
+    assert text.isascii() and "grad_theta log Z(theta)" in text
