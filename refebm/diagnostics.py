@@ -18,8 +18,9 @@ the variable ``var_name`` when it holds several).
   Chwialkowski, Strathmann & Gretton 2016).
 
 These functions are NumPy/SciPy only (ranks, FFT, normal quantiles); other namespaces raise
-``TypeError``. Arrays they return have the dtype of the draws (float32 kept); single numbers are
-Python floats.
+``TypeError``. What they return has the dtype of the draws: float32 arrays and NumPy float32
+numbers for float32 draws, float64 arrays and Python floats otherwise. The statistics are
+computed in float64 either way.
 """
 
 from __future__ import annotations
@@ -104,9 +105,14 @@ def _draws_iv(x, var_name=None, min_draws=4):
     return x, trailing, dtype
 
 
+def _number(value, dtype):
+    """A single number in the dtype rule: a Python float, or a NumPy float32 for float32 input."""
+    return np.float32(value) if dtype == np.float32 else float(value)
+
+
 def _per_quantity(x, trailing, dtype, fn):
     out = np.array([fn(x[:, :, k]) for k in range(x.shape[2])])
-    return float(out[0]) if trailing == () else out.reshape(trailing).astype(dtype)
+    return _number(out[0], dtype) if trailing == () else out.reshape(trailing).astype(dtype)
 
 
 # -- acceptance and autocorrelation ------------------------------------------------------------
@@ -147,7 +153,7 @@ def acceptance_rate(is_accepted, axis=None):
     out = np.mean(a, axis=axis)
     if in_dtype == np.float32 and np.ndim(out):
         out = out.astype(np.float32)
-    return float(out) if np.ndim(out) == 0 else out
+    return _number(out, in_dtype) if np.ndim(out) == 0 else out
 
 
 def _draw_axis_iv(x, var_name=None):
@@ -533,7 +539,7 @@ def ksd(score, x, *, c=1.0, beta=-0.5):
         block = _stein_block(x[rows], s[rows], x, s, c, beta)
         idx = np.arange(rows.start, rows.stop)
         total += block.sum() - block[idx - rows.start, idx].sum()
-    return float(total / (n * (n - 1)))
+    return _number(total / (n * (n - 1)), dtype)
 
 
 class KSDTestResult(NamedTuple):
@@ -609,7 +615,8 @@ def ksd_test_from_weights(score, x, weights, *, c=1.0, beta=-0.5):
     # to the statistic count as ties (>=).
     tie = 4.0 * n * np.finfo(np.float64).eps * np.max(np.abs(w)) ** 2 * magnitude / (n * (n - 1))
     p_value = (1.0 + np.sum(boot >= statistic - tie)) / (1.0 + w.shape[0])
-    return KSDTestResult(float(statistic), float(p_value), boot.astype(dtype, copy=False))
+    return KSDTestResult(_number(statistic, dtype), _number(p_value, dtype),
+                         boot.astype(dtype, copy=False))
 
 
 def ksd_test(score, x, rng, *, n_boot=1000, c=1.0, beta=-0.5):

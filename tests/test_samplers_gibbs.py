@@ -325,17 +325,22 @@ def test_steps_return_state_and_info():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_rule_gibbs(dtype):
-    # float32 units stay float32 through init, step, kernel and sample; float64 stays float64
-    J, h = ising_params(3)
+    # float32 units and parameters stay float32 through init, step, kernel and sample; float64
+    # stays float64; one float64 array among them (the couplings, say) makes the call float64
+    J, h = (a.astype(dtype) for a in ising_params(3))
     s0 = np.ones((4, 3), dtype=dtype)
-    s, info = ising_gibbs_step(J, h, ising_gibbs_init(J, h, s0), np.full((4, 3), 0.5))
+    s, info = ising_gibbs_step(J, h, ising_gibbs_init(J, h, s0), np.full((4, 3), 0.5, dtype))
     assert s.x.dtype == dtype and info.acceptance_rate.dtype == dtype
     res = sample(ising_gibbs_kernel(J, h), s0, 2, rng=make_seed(80))
     assert res.trace.dtype == dtype and res.state.x.dtype == dtype
-    W, b, c = rbm_params()
+    W, b, c = (a.astype(dtype) for a in rbm_params())
     v0 = np.ones((4, 4), dtype=dtype)
-    s, _ = rbm_gibbs_step(W, b, c, rbm_gibbs_init(W, b, c, v0), np.full((4, 3), 0.5),
-                          np.full((4, 4), 0.5))
+    s, _ = rbm_gibbs_step(W, b, c, rbm_gibbs_init(W, b, c, v0), np.full((4, 3), 0.5, dtype),
+                          np.full((4, 4), 0.5, dtype))
     assert s.x.dtype == dtype
     res = sample(rbm_gibbs_kernel(W, b, c), np.zeros((4, 7), dtype=dtype), 2, rng=make_seed(81))
     assert res.trace.dtype == dtype and res.state.x.dtype == dtype
+    J64, h64 = ising_params(3)
+    assert ising_gibbs_init(J64, h64, s0.astype(np.float32)).x.dtype == np.float64
+    s, _ = ising_gibbs_step(J, h, GibbsState(s0), np.full((4, 3), 0.5))
+    assert s.x.dtype == np.float64

@@ -654,14 +654,14 @@ def _nan_after_first_call():
 def test_dtype_rule_langevin(dtype):
     # float32 chains give float32 states, infos, traces and noise; float64 stays float64
     x = np.linspace(-1, 1, 8).reshape(4, 2).astype(dtype)
-    z64, u64 = np.full((4, 2), 0.3), np.full(4, 0.5)       # float64 noise is cast to the chains'
+    z, u = np.full((4, 2), 0.3, dtype), np.full(4, 0.5, dtype)
     s = ula_init(gauss_score, x)
     assert s.x.dtype == dtype and s.score.dtype == dtype
-    s, info = ula_step(gauss_score, s, z64, 0.1)
+    s, info = ula_step(gauss_score, s, z, 0.1)
     assert s.x.dtype == dtype and s.score.dtype == dtype and info.proposal.dtype == dtype
     m = mala_init(gauss_energy, x)
     assert m.energy.dtype == dtype and m.score.dtype == dtype
-    m, info = mala_step(gauss_energy, m, z64, u64, 0.1)
+    m, info = mala_step(gauss_energy, m, z, u, 0.1)
     assert {m.x.dtype, m.energy.dtype, m.score.dtype, info.log_acceptance_ratio.dtype,
             info.acceptance_rate.dtype} == {np.dtype(dtype)}
     for kernel in (mala_kernel(gauss_energy, 0.1), ula_kernel(gauss_energy, 0.1)):
@@ -670,13 +670,27 @@ def test_dtype_rule_langevin(dtype):
         assert res.state.score.dtype == dtype
     out = annealed_langevin(lambda y, sg: -y, x, [1.0, 0.5], 0.1, 2, rng=make_seed(27))
     assert out.dtype == dtype
-    out = annealed_langevin_from_noise(lambda y, sg: -y, x, np.zeros((2, 2, 4, 2)), [1.0, 0.5],
-                                       0.1)
+    out = annealed_langevin_from_noise(lambda y, sg: -y, x, np.zeros((2, 2, 4, 2), dtype),
+                                       [1.0, 0.5], 0.1)
     assert out.dtype == dtype
     e, sc = energy_and_score(gauss_energy)(x)
     assert e.dtype == dtype and sc.dtype == dtype
-    here = LangevinState(x, gauss_energy(x), gauss_score(x))
+    here = LangevinState(x, gauss_energy(x).astype(dtype), gauss_score(x).astype(dtype))
     assert mala_log_acceptance(here, here, 0.1).dtype == dtype
+    d, _ = decoupled_langevin_step(gauss_score, ula_init(gauss_score, x), z, 0.1, 0.2)
+    assert d.x.dtype == dtype and d.score.dtype == dtype
+    # mixed: one float64 array among the arguments makes the call float64
+    x32 = x.astype(np.float32)
+    s, _ = ula_step(gauss_score, ula_init(gauss_score, x32), np.full((4, 2), 0.3), 0.1)
+    assert s.x.dtype == s.score.dtype == np.float64
+    m, info = mala_step(gauss_energy, mala_init(gauss_energy, x32), z.astype(np.float32),
+                        u.astype(np.float32), np.float64(0.1))
+    assert m.x.dtype == info.log_acceptance_ratio.dtype == np.float64
+    out = annealed_langevin(lambda y, sg: -y, x32, np.array([1.0, 0.5]), 0.1, 2,
+                            rng=make_seed(29))
+    assert out.dtype == np.float64
+    out = annealed_langevin(lambda y, sg: -y, x32, [1.0, 0.5], 0.1, 2, rng=make_seed(29))
+    assert out.dtype == np.float32                    # Python numbers do not set the dtype
 
 
 def test_float32_mala_agrees_with_float64_to_float32_rounding():

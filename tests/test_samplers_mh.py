@@ -422,13 +422,13 @@ def test_info_carries_the_log_acceptance_ratio():
 
 
 def test_float32_chains_stay_float32():
-    # the dtype rule: float32 positions give a float32 state, info and trace; float64 stays
-    # float64 (an energy that returns float64 for float32 input is cast back)
+    # the dtype rule: float32 positions and noise give a float32 state, info and trace; float64
+    # stays float64 (an energy that returns float64 for float32 input is cast back)
     for dtype in (np.float32, np.float64):
         x = np.zeros((4, 2), dtype=dtype)
         s = mh_init(gauss_energy, x)
         assert s.x.dtype == dtype and s.energy.dtype == dtype
-        s, info = mh_step(gauss_energy, s, np.ones((4, 2)), np.full(4, 0.5), 0.3)
+        s, info = mh_step(gauss_energy, s, np.ones((4, 2), dtype), np.full(4, 0.5, dtype), 0.3)
         assert s.x.dtype == dtype and s.energy.dtype == dtype
         assert info.log_acceptance_ratio.dtype == dtype and info.acceptance_rate.dtype == dtype
         res = sample(mh_kernel(gauss_energy, 0.5), x, 3, rng=make_seed(12))
@@ -436,5 +436,14 @@ def test_float32_chains_stay_float32():
         assert res.state.energy.dtype == dtype and res.acceptance_rate.dtype == dtype
         s, _ = mh_general_step(gauss_energy, lambda y, n: y + n,
                                lambda a, b: np.zeros(a.shape[0]), mh_init(gauss_energy, x),
-                               np.ones((4, 2)), np.full(4, 0.5))
+                               np.ones((4, 2), dtype), np.full(4, 0.5, dtype))
         assert s.x.dtype == dtype and s.energy.dtype == dtype
+    # one float64 array (the noise, or a NumPy float64 step size) makes the step float64
+    s32 = mh_init(gauss_energy, np.zeros((4, 2), np.float32))
+    z32, u32 = np.ones((4, 2), np.float32), np.full(4, 0.5, np.float32)
+    for z, u, h in ((np.ones((4, 2)), u32, 0.3), (z32, np.full(4, 0.5), 0.3),
+                    (z32, u32, np.float64(0.3))):
+        s, info = mh_step(gauss_energy, s32, z, u, h)
+        assert s.x.dtype == s.energy.dtype == info.log_acceptance_ratio.dtype == np.float64
+    s, _ = mh_step(gauss_energy, s32, z32, u32, np.float32(0.3))
+    assert s.x.dtype == np.float32

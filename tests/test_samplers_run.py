@@ -265,3 +265,16 @@ def test_the_signature_check_catches_a_swapped_order():
         "mh_step(state, energy, proposal_noise, uniform, step_size)", step)
     assert "keyword `noise`" in _check_quote("mh_step(energy, state, noise=z)", step)
     assert "leaves out required" in _check_quote("mh_step(energy, state)", step)
+
+
+def test_a_float32_run_follows_the_float64_stream():
+    # kernels draw float64 noise and round it for float32 chains: ULA (no accept test, so no
+    # decision can flip) from the same seed agrees with the float64 run to float32 rounding,
+    # amplified by at most (1 + eps |s'|)^steps (exact check on fixed draws)
+    x0 = np.linspace(-1, 1, 10).reshape(5, 2)
+    k = ula_kernel(None, 0.1, score=score)
+    r64 = sample(k, x0, 4, rng=make_seed(30))
+    r32 = sample(k, x0.astype(np.float32), 4, rng=make_seed(30))
+    assert r32.trace.dtype == np.float32 and r64.trace.dtype == np.float64
+    np.testing.assert_allclose(r32.trace, r64.trace, rtol=0, atol=1e-5)
+    assert r32.acceptance_rate.dtype == np.float32

@@ -59,7 +59,8 @@ class SampleResult(NamedTuple):
         ``refebm.diagnostics`` and ``arviz`` read it as it is: with ``keep="all"``, the state
         after steps ``thin, 2 thin, ...`` (``n_kept = n_steps // thin``); with ``keep="last"``,
         only the final state (``n_kept = 1``). The starting points are not included. Its dtype
-        is that of ``x0`` (float32 kept, integers promoted to float64).
+        is that of the chains (the positions the kernel's ``init`` made of ``x0``: float32 for
+        float32 ``x0`` and model, float64 otherwise).
     state : state
         The final kernel state (positions and whatever the kernel carries: energy, score).
     acceptance_rate : ndarray, shape ``(n_steps,)``
@@ -182,8 +183,10 @@ def sample(kernel, x0, n_steps, rng, *, thin=1, keep="all", callback=None, progr
     n_chains, d = (int(s) for s in x0.shape)
     n_kept = n_steps // thin if keep == "all" else 1
     on_numpy = is_numpy_namespace(xp)
-    dtype = x0.dtype if on_numpy else np.float64
-    trace = np.empty((n_chains, n_kept, d), dtype=x0.dtype) if on_numpy else [None] * n_kept
+    # the chains' dtype is what the kernel's init made of x0 (a float32 model keeps float32
+    # points float32; float64 parameters make them float64)
+    dtype = getattr(position(state), "dtype", x0.dtype) if on_numpy else np.float64
+    trace = np.empty((n_chains, n_kept, d), dtype=dtype) if on_numpy else [None] * n_kept
     step_rate = np.empty(n_steps, dtype=dtype)
     chain_accepted = np.zeros(n_chains)
     chain_diverged = np.zeros(n_chains, dtype=bool)
@@ -244,25 +247,27 @@ def sample(kernel, x0, n_steps, rng, *, thin=1, keep="all", callback=None, progr
 
 # -- shared by the samplers: noise draws, the Metropolis rule, row selection --------------------
 
+#: The largest float32 below 1: a float64 uniform rounded to float32 stays in [0, 1).
+BELOW_ONE_FLOAT32 = np.float32(1.0) - np.finfo(np.float32).epsneg
+
+
 def draw_normal(gen, like, xp):
-    """Standard normal noise with the shape and dtype of ``like``, in namespace ``xp`` (float32
-    noise for float32 chains, drawn as float32 by the generator)."""
-    shape = tuple(like.shape)
+    """Standard normal noise with the shape and dtype of ``like``, in namespace ``xp``. The draws
+    are float64 and rounded to float32 for float32 chains, so a float32 run follows the same
+    stream as a float64 run (its noise equal to float32 rounding)."""
+    z = gen.standard_normal(tuple(like.shape))
     if is_numpy_namespace(xp):
-        if like.dtype == np.float32:
-            return gen.standard_normal(shape, dtype=np.float32)
-        return gen.standard_normal(shape)
-    z = gen.standard_normal(shape)
+        return z.astype(np.float32) if like.dtype == np.float32 else z
     return xp.asarray(z, dtype=like.dtype)
 
 
 def draw_uniform(gen, n, xp, dtype=None):
-    """Uniform(0, 1) draws of shape ``(n,)`` in namespace ``xp``, float32 when ``dtype`` is
-    float32 (drawn as float32 by the generator), else float64."""
-    if is_numpy_namespace(xp) and dtype == np.float32:
-        return gen.random(n, dtype=np.float32)
+    """Uniform(0, 1) draws of shape ``(n,)`` in namespace ``xp``: float64 draws, rounded to
+    float32 (and kept below 1) when ``dtype`` is float32."""
     u = gen.random(n)
     if is_numpy_namespace(xp):
+        if dtype == np.float32:
+            return np.minimum(u.astype(np.float32), BELOW_ONE_FLOAT32)
         return u
     return xp.asarray(u)
 
@@ -317,6 +322,19 @@ def select_rows(mask, new, old, xp):
     for _ in range(len(new.shape) - 1):
         cond = xp.expand_dims(cond, axis=-1)
     return xp.where(cond, new, old)
+
+
+def chain_dtype(xp, *values):
+    """The dtype of a step's chains by the package's rule: float32 when every floating array or
+    NumPy scalar among ``values`` (the state's arrays, the noise, the uniforms, NumPy scalar
+    parameters) is float32, else float64; Python numbers and callables do not count."""
+    name = _v.result_dtype(*values)
+    return getattr(np if is_numpy_namespace(xp) else xp, name)
+
+
+def as_dtypes(dtype, xp, *values):
+    """Each of ``values`` in ``dtype`` (see ``as_dtype``)."""
+    return tuple(as_dtype(v, dtype, xp) for v in values)
 
 
 def as_dtype(values, dtype, xp):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _validate as _v
 from .._backend import array_namespace, to_numpy
-from ._run import as_dtype, draw_normal, nonfinite_rows
+from ._run import as_dtype, chain_dtype, draw_normal, nonfinite_rows
 
 __all__ = ["annealed_langevin", "annealed_langevin_from_noise"]
 
@@ -108,6 +108,7 @@ def annealed_langevin_from_noise(score_fn, x0, noise, sigmas, step_size, *, deno
     >>> out.tolist()   # 2 + 0.25 * (-2 / 2)
     [[1.75]]
     """
+    params = (sigmas, step_size)          # NumPy arrays and scalars among them set the dtype
     x0, sig, step_size = _annealed_iv(score_fn, x0, sigmas, step_size, denoise)
     noise = _v.real_array("noise", noise, ndim=4)
     shape = tuple(noise.shape)
@@ -116,7 +117,8 @@ def annealed_langevin_from_noise(score_fn, x0, noise, sigmas, step_size, *, deno
             f"`noise` must have shape (L={len(sig)}, T >= 1, {x0.shape[0]}, {x0.shape[1]}), "
             f"got shape {shape}")
     xp = array_namespace(x0, noise)
-    noise = as_dtype(noise, x0.dtype, xp)
+    dtype = chain_dtype(xp, x0, noise, *params)
+    x0, noise = as_dtype(x0, dtype, xp), as_dtype(noise, dtype, xp)
     return _annealed_run(score_fn, x0, sig, step_size, lambda i, t: noise[i, t, ...], shape[1],
                          denoise, xp)
 
@@ -163,9 +165,11 @@ def annealed_langevin(score_fn, x0, sigmas, step_size, n_steps_each, rng, *, den
     >>> annealed_langevin(score, np.zeros((3, 2)), [2.0, 1.0], 0.1, 5, rng=0).shape
     (3, 2)
     """
+    params = (sigmas, step_size)
     x0, sig, step_size = _annealed_iv(score_fn, x0, sigmas, step_size, denoise)
     n_steps_each = _v.integer("n_steps_each", n_steps_each, minimum=1)
     gen = _v.rng(rng)
     xp = array_namespace(x0)
+    x0 = as_dtype(x0, chain_dtype(xp, x0, *params), xp)
     return _annealed_run(score_fn, x0, sig, step_size,
                          lambda i, t: draw_normal(gen, x0, xp), n_steps_each, denoise, xp)

@@ -193,9 +193,10 @@ def ncsn_step_sizes(step_size, sigmas):
     >>> bool(np.allclose(ncsn_step_sizes(2e-5, [1.0, 0.1, 0.01]), [0.2, 0.002, 2e-5], rtol=1e-14))
     True
     """
+    dtype = _v.result_dtype(step_size, sigmas)
     step_size = float(_v.scalar("step_size", step_size, low=0.0, low_open=True))
     sig = np.asarray(_v.decreasing_positive("sigmas", sigmas))
-    return step_size * sig**2 / sig[-1] ** 2
+    return (step_size * sig**2 / sig[-1] ** 2).astype(dtype)
 
 
 def decoupled_temperature(drift, noise_scale):
@@ -290,6 +291,7 @@ def ula_stationary_gaussian(mean, cov, drift, noise_scale):
     cov = _v.positive_definite("cov", cov, size=d)
     a = float(_v.scalar("drift", drift, low=0.0, low_open=True))
     b = float(_v.scalar("noise_scale", noise_scale, low=0.0))
+    dtype = _v.result_dtype(mean, cov, drift, noise_scale)
     sigma = to_numpy(cov).astype(np.float64)
     # eigenvalues of the precision are 1 / eigenvalues of the covariance (same eigenvectors)
     w, q = np.linalg.eigh(sigma)
@@ -303,7 +305,7 @@ def ula_stationary_gaussian(mean, cov, drift, noise_scale):
             f"= {2.0 / lam.max():.6g})")
     c_eig = b * b / (a * lam * (2.0 - a * lam))
     c = (q * c_eig) @ q.T
-    return GaussianLaw(np.array(to_numpy(mean), dtype=np.float64), 0.5 * (c + c.T))
+    return GaussianLaw(np.array(to_numpy(mean), dtype=dtype), (0.5 * (c + c.T)).astype(dtype))
 
 
 def stationary_law(mean, cov, step, *, convention="cs236"):

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _validate as _v
 from .._backend import array_namespace, concat, to_numpy
-from ._run import Kernel
+from ._run import BELOW_ONE_FLOAT32, Kernel, as_dtypes, chain_dtype
 
 __all__ = [
     "GibbsState",
@@ -120,8 +120,10 @@ def ising_gibbs_init(J, h, x):
     >>> ising_gibbs_init(np.zeros((2, 2)), np.zeros(2), np.ones((3, 2))).x.shape
     (3, 2)
     """
-    _, _, d = _ising_params_iv(J, h)
-    return GibbsState(_units_iv("x", x, (-1.0, 1.0), d=d))
+    J, h, d = _ising_params_iv(J, h)
+    x = _units_iv("x", x, (-1.0, 1.0), d=d)
+    xp = array_namespace(x, J, h)
+    return GibbsState(as_dtypes(chain_dtype(xp, J, h, x), xp, x)[0])
 
 
 def ising_gibbs_step(J, h, state, uniform):
@@ -166,6 +168,7 @@ def ising_gibbs_step(J, h, state, uniform):
     s = _gibbs_state_iv(state, (-1.0, 1.0), d)
     uniform = _v.uniforms("uniform", uniform, tuple(s.shape))
     xp = array_namespace(s, J, h, uniform)
+    s, uniform = as_dtypes(chain_dtype(xp, J, h, s, uniform), xp, s, uniform)
     return GibbsState(_ising_sweep(J, h, s, uniform, xp)), _ones_info(s, xp)
 
 
@@ -197,12 +200,12 @@ def rbm_gibbs_init(W, b, c, x):
     """
     W, b, c, m, k = _rbm_params_iv(W, b, c)
     x = _v.real_array("x", x, ndim=2)
+    xp = array_namespace(x, W, b, c)
     if int(x.shape[1]) == m:
-        xp = array_namespace(x)
         x = _units_iv("x", x, (0.0, 1.0), d=m)
-        return GibbsState(concat([x, xp.zeros((int(x.shape[0]), k), dtype=x.dtype)], axis=-1,
-                                 xp=xp))
-    return GibbsState(_units_iv("x", x, (0.0, 1.0), d=m + k))
+        x = concat([x, xp.zeros((int(x.shape[0]), k), dtype=x.dtype)], axis=-1, xp=xp)
+    x = _units_iv("x", x, (0.0, 1.0), d=m + k)
+    return GibbsState(as_dtypes(chain_dtype(xp, W, b, c, x), xp, x)[0])
 
 
 def rbm_gibbs_step(W, b, c, state, uniform_h, uniform_v):
@@ -248,15 +251,19 @@ def rbm_gibbs_step(W, b, c, state, uniform_h, uniform_v):
     uniform_h = _v.uniforms("uniform_h", uniform_h, (n, k))
     uniform_v = _v.uniforms("uniform_v", uniform_v, (n, m))
     xp = array_namespace(x, W, b, c, uniform_h, uniform_v)
+    dtype = chain_dtype(xp, W, b, c, x, uniform_h, uniform_v)
+    x, uniform_h, uniform_v = as_dtypes(dtype, xp, x, uniform_h, uniform_v)
     v_new, h = _rbm_block(W, b, c, x[:, :m], uniform_h, uniform_v, xp)
     return GibbsState(concat([v_new, h], axis=-1, xp=xp)), _ones_info(x, xp)
 
 
 def _draw_uniform(rng, shape, xp, like):
+    """Uniforms for chains like ``like``: float64 draws, rounded to float32 (kept below 1) for
+    float32 chains, so both dtypes follow one stream."""
+    u = rng.random(shape)
     if isinstance(like, np.ndarray):
-        dtype = np.float32 if like.dtype == np.float32 else np.float64
-        return rng.random(shape, dtype=dtype)
-    return xp.asarray(rng.random(shape))
+        return np.minimum(u.astype(np.float32), BELOW_ONE_FLOAT32) if like.dtype == np.float32 else u
+    return xp.asarray(u)
 
 
 def ising_gibbs_kernel(J, h):

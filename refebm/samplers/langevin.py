@@ -31,8 +31,9 @@ from autograd import make_vjp
 from .. import _validate as _v
 from .._backend import array_namespace, is_numpy_namespace, to_numpy
 from ..diff import analytic_energy_and_score, analytic_score
-from ._run import (DivergenceWarning, Kernel, acceptance_probability, as_dtype, draw_normal,
-                   draw_proposal_noise, metropolis_accept, nonfinite_rows, select_rows)
+from ._run import (DivergenceWarning, Kernel, acceptance_probability, as_dtype, as_dtypes,
+                   chain_dtype, draw_normal, draw_proposal_noise, metropolis_accept,
+                   nonfinite_rows, select_rows)
 
 __all__ = [
     "ULAState",
@@ -220,10 +221,10 @@ def _step_size_iv(step_size):
     return _v.scalar("step_size", step_size, low=0.0, low_open=True)
 
 
-def _noise_iv(noise, x, xp):
+def _noise_iv(noise, x):
     noise = _v.real_array("noise", noise, ndim=2)
     _v.same_shape("state.x", x, "noise", noise)
-    return as_dtype(noise, x.dtype, xp)
+    return noise
 
 
 # -- ULA --------------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def _ula_state_iv(state):
     x = _v.points("state.x", state.x)
     xp = array_namespace(x)
     s = _v.real_array("state.score", state.score, shape=tuple(x.shape))
-    return ULAState(x, as_dtype(s, x.dtype, xp)), xp
+    return ULAState(x, s), xp
 
 
 def _ula_move(score_fn, state, noise, drift, noise_scale, xp):
@@ -333,9 +334,12 @@ def decoupled_langevin_step(score, state, noise, drift, noise_scale):
     """
     _v.function("score", score)
     state, xp = _ula_state_iv(state)
-    noise = _noise_iv(noise, state.x, xp)
+    noise = _noise_iv(noise, state.x)
     drift = _v.scalar("drift", drift, low=0.0, low_open=True)
     noise_scale = _v.scalar("noise_scale", noise_scale, low=0.0)
+    dtype = chain_dtype(xp, *state, noise, drift, noise_scale)
+    x, s, noise = as_dtypes(dtype, xp, *state, noise)
+    state = ULAState(x, s)
     new_state, info = _ula_move(score, state, noise, drift, noise_scale, xp)
     _warn_diverged(info, "decoupled_langevin_step")
     return new_state, info
@@ -380,8 +384,11 @@ def ula_step(score, state, noise, step_size):
     """
     _v.function("score", score)
     state, xp = _ula_state_iv(state)
-    noise = _noise_iv(noise, state.x, xp)
+    noise = _noise_iv(noise, state.x)
     step_size = _step_size_iv(step_size)
+    dtype = chain_dtype(xp, *state, noise, step_size)
+    x, s, noise = as_dtypes(dtype, xp, *state, noise)
+    state = ULAState(x, s)
     noise_scale = xp.sqrt(2.0 * xp.asarray(step_size, dtype=state.x.dtype))
     new_state, info = _ula_move(score, state, noise, step_size, noise_scale, xp)
     _warn_diverged(info, "ula_step")
@@ -494,7 +501,7 @@ def _langevin_state_iv(name, state, *, current):
     if current:
         _v.energy_values(f"{name}.energy", e, n, allow_inf=False)
     s = _v.real_array(f"{name}.score", state.score, shape=tuple(x.shape), finite=current)
-    return LangevinState(x, as_dtype(e, x.dtype, xp), as_dtype(s, x.dtype, xp)), xp
+    return LangevinState(x, e, s), xp
 
 
 def mala_log_acceptance(state, proposal, step_size):
@@ -542,13 +549,14 @@ def mala_log_acceptance(state, proposal, step_size):
     proposal, _ = _langevin_state_iv("proposal", proposal, current=False)
     _v.same_shape("state.x", state.x, "proposal.x", proposal.x)
     step_size = _step_size_iv(step_size)
-    x, x_new = state.x, as_dtype(proposal.x, state.x.dtype, xp)
-    forward = x_new - x - step_size * state.score
-    backward = x - x_new - step_size * as_dtype(proposal.score, x.dtype, xp)
+    dtype = chain_dtype(xp, *state, *proposal, step_size)
+    x, e, s, x_new, e_new, s_new = as_dtypes(dtype, xp, *state, *proposal)
+    forward = x_new - x - step_size * s
+    backward = x - x_new - step_size * s_new
     log_q_ratio = (xp.sum(forward * forward, axis=-1)
                    - xp.sum(backward * backward, axis=-1)) / (4.0 * step_size)
     with np.errstate(invalid="ignore"):
-        return state.energy - as_dtype(proposal.energy, x.dtype, xp) + log_q_ratio
+        return e - e_new + log_q_ratio
 
 
 def _row_sq_norm(a, xp):
@@ -643,10 +651,13 @@ def mala_step(energy, state, noise, uniform, step_size, *, score=None):
     both = _energy_and_score(energy, score)
     state, xp = _langevin_state_iv("state", state, current=True)
     n = int(state.x.shape[0])
-    noise = _noise_iv(noise, state.x, xp)
-    uniform = as_dtype(_v.uniforms("uniform", uniform, (n,)), state.x.dtype, xp)
+    noise = _noise_iv(noise, state.x)
+    uniform = _v.uniforms("uniform", uniform, (n,))
     step_size = _step_size_iv(step_size)
     xp = array_namespace(state.x, noise, uniform)
+    dtype = chain_dtype(xp, *state, noise, uniform, step_size)
+    x, e, s, noise, uniform = as_dtypes(dtype, xp, *state, noise, uniform)
+    state = LangevinState(x, e, s)
     noise_scale = xp.sqrt(2.0 * xp.asarray(step_size, dtype=state.x.dtype))
     return _mala_update(both, state, noise, uniform, step_size, noise_scale, xp)
 

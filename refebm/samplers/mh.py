@@ -27,8 +27,8 @@ import numpy as np
 
 from .. import _validate as _v
 from .._backend import array_namespace
-from ._run import (Kernel, acceptance_probability, as_dtype, draw_proposal_noise,
-                   metropolis_accept, select_rows)
+from ._run import (Kernel, acceptance_probability, as_dtype, as_dtypes, chain_dtype,
+                   draw_proposal_noise, metropolis_accept, select_rows)
 
 __all__ = [
     "MHState",
@@ -130,14 +130,13 @@ def _state_iv(state):
     x = _v.points("state.x", state.x)
     n = int(x.shape[0])
     e = _v.real_array("state.energy", state.energy, shape=(n,), finite=False)
-    return MHState(x, as_dtype(e, x.dtype, array_namespace(x))), n
+    return MHState(x, e), n
 
 
 def _noise_iv(name, noise, x):
-    """Noise of the shape of ``x``, in its dtype (the chains' dtype rules)."""
     noise = _v.real_array(name, noise, ndim=2)
     _v.same_shape("state.x", x, name, noise)
-    return as_dtype(noise, x.dtype, array_namespace(x))
+    return noise
 
 
 def _step_size_iv(step_size):
@@ -236,11 +235,12 @@ def mh_step(energy, state, proposal_noise, uniform, step_size):
     _v.function("energy", energy)
     state, n = _state_iv(state)
     proposal_noise = _noise_iv("proposal_noise", proposal_noise, state.x)
-    uniform = as_dtype(_v.uniforms("uniform", uniform, (n,)), state.x.dtype,
-                       array_namespace(state.x))
+    uniform = _v.uniforms("uniform", uniform, (n,))
     step_size = _step_size_iv(step_size)
     xp = array_namespace(state.x, proposal_noise, uniform)
-    return _rw_update(energy, state, proposal_noise, uniform, step_size, xp)
+    dtype = chain_dtype(xp, *state, proposal_noise, uniform, step_size)
+    x, e, proposal_noise, uniform = as_dtypes(dtype, xp, *state, proposal_noise, uniform)
+    return _rw_update(energy, MHState(x, e), proposal_noise, uniform, step_size, xp)
 
 
 def _general_update(energy, propose, proposal_log_prob, state, noise, uniform, xp):
@@ -316,9 +316,11 @@ def mh_general_step(energy, propose, proposal_log_prob, state, noise, uniform):
     if int(noise.shape[0]) != n:
         raise ValueError(f"`noise` must have {n} rows (one per chain), got shape "
                          f"{tuple(noise.shape)}")
-    uniform = as_dtype(_v.uniforms("uniform", uniform, (n,)), state.x.dtype,
-                       array_namespace(state.x))
+    uniform = _v.uniforms("uniform", uniform, (n,))
     xp = array_namespace(state.x, uniform)
+    dtype = chain_dtype(xp, *state, noise, uniform)
+    x, e, uniform = as_dtypes(dtype, xp, *state, uniform)
+    state = MHState(x, e)
     return _general_update(energy, propose, proposal_log_prob, state, noise, uniform, xp)
 
 
