@@ -479,3 +479,29 @@ def as_dtype(value, dtype):
         return np.asarray(raw).astype(np.dtype(dtype))[()]
     xp = array_namespace(raw)
     return xp.astype(value, getattr(xp, dtype))
+
+
+def parameters(name, theta):
+    """``theta``, an autograd container (array, number, list, tuple, dict, nested) of real,
+    finite, non-empty values; autograd boxes pass unchecked (they are being differentiated)."""
+    raw = getval(theta)
+    if raw is not theta:
+        return theta
+    if isinstance(raw, dict):
+        if not raw:
+            raise ValueError(f"`{name}` must not be empty, got {{}}")
+        for key, value in raw.items():
+            parameters(f"{name}[{key!r}]", value)
+        return theta
+    if isinstance(raw, (list, tuple)):
+        if not raw:
+            raise ValueError(f"`{name}` must not be empty, got {show(raw)}")
+        for i, value in enumerate(raw):
+            parameters(f"{name}[{i}]", value)
+        return theta
+    not_foreign(name, raw)
+    if isinstance(raw, (bool, np.bool_, str, bytes)) or raw is None:
+        raise TypeError(f"`{name}` must hold real numbers (an array, a number, or a list, "
+                        f"tuple or dict of them), got {show(raw)}")
+    real_array(name, raw)
+    return theta

@@ -127,6 +127,7 @@ def fit(loss, theta0, data=None, *, optimizer="adam", steps=1000, step_size=1e-3
         options = {}
     if not isinstance(options, dict):
         raise TypeError(f"`options` must be a dict of optimizer arguments, got {_v.show(options)}")
+    _v.parameters("theta0", theta0)
     flat0, _ = flatten(theta0)
     flat_host = to_numpy(flat0)
     if flat_host.size == 0 or flat_host.dtype.kind not in "biuf":

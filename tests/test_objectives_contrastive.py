@@ -218,7 +218,7 @@ def test_bad_input():
     e = lambda x: gauss_energy(th, x)  # noqa: E731
     with pytest.raises(TypeError, match="`energy` must be callable"):
         cd_loss(None, xd, xm)
-    with pytest.raises(ValueError, match=r"`x_model` must have shape \(n, 1\)"):
+    with pytest.raises(ValueError, match=r"`x_model` must have the event dimension of `x_data` \(1\)"):
         cd_loss(e, xd, np.ones((2, 2)))
     with pytest.raises(ValueError, match="`x_data` must be finite"):
         cd_loss(e, np.array([[np.nan]]), xm)
@@ -255,7 +255,7 @@ def test_bad_input():
         cd_k(parametric(gauss_energy, th), xd, None, 1, 0)
     with pytest.raises(TypeError, match="`rng` must be"):
         cd_k(parametric(gauss_energy, th), xd, make, 1, "seed")
-    with pytest.raises(ValueError, match=r"`chains` must have shape \(n, 1\)"):
+    with pytest.raises(ValueError, match=r"`chains` must have the event dimension of `x_data` \(1\)"):
         persistent_cd(parametric(gauss_energy, th), xd, np.zeros((2, 2)), make, 1, 0)
     with pytest.raises(ValueError, match="`init` must be one of"):
         short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, init="laplace")

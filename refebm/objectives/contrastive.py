@@ -37,7 +37,7 @@ from .. import _validate as _v
 from .._backend import array_namespace
 from ..diff import score as _score
 from ..samplers import mala_init, mala_step, sample, ula_init, ula_step
-from .params import parametric_iv
+from .params import gradient_in_dtype, parametric_iv
 
 __all__ = [
     "CDResult",
@@ -67,6 +67,16 @@ def _energy_call(energy, x, name="energy"):
     e = energy(x)
     _v.energy_values(name, e, np.shape(getval(x))[0], allow_inf=False)
     return e
+
+
+def _event_dim_iv(name, x, x_data, xp=None):
+    """Points ``x`` of the event dimension of ``x_data`` (the message names both)."""
+    x = _v.points(name, x, xp=xp)
+    d, shape = np.shape(getval(x_data))[1], np.shape(getval(x))
+    if shape[1] != d:
+        raise ValueError(f"`{name}` must have the event dimension of `x_data` ({d}), got shape "
+                         f"{shape}")
+    return x
 
 
 def cd_loss(energy, x_data, x_model):
@@ -101,7 +111,7 @@ def cd_loss(energy, x_data, x_model):
     _v.function("energy", energy)
     xp = array_namespace(x_data, x_model)
     x_data = _v.points("x_data", x_data, xp=xp)
-    x_model = _v.points("x_model", x_model, d=np.shape(getval(x_data))[1], xp=xp)
+    x_model = _event_dim_iv("x_model", x_model, x_data, xp=xp)
     loss = xp.mean(_energy_call(energy, x_data)) - xp.mean(_energy_call(energy, x_model))
     return _v.as_dtype(loss, _v.result_dtype(x_data, x_model))
 
@@ -141,7 +151,8 @@ def cd_gradient(energy, x_data, x_model):
     1.5
     """
     parametric_iv("energy", energy)
-    return energy.gradient(lambda e: cd_loss(e, x_data, x_model))
+    return gradient_in_dtype(energy.gradient(lambda e: cd_loss(e, x_data, x_model)), x_data,
+                             x_model)
 
 
 def _noise_stack_iv(name, noise, x0, ndim=3):
@@ -254,6 +265,8 @@ def langevin_cd(energy, x_data, x0, noise, step_size, *, uniform=None):
     (1.5, [[1.0]])
     """
     parametric_iv("energy", energy)
+    x_data = _v.points("x_data", x_data)
+    x0 = _event_dim_iv("x0", x0, x_data)
     x_model = langevin_chains(energy, x0, noise, step_size, uniform=uniform)
     return CDResult(cd_gradient(energy, x_data, x_model), x_model)
 
@@ -342,7 +355,7 @@ def persistent_cd(energy, x_data, chains, make_kernel, k, rng):
     """
     parametric_iv("energy", energy)
     x_data = _v.points("x_data", x_data)
-    chains = _v.points("chains", chains, d=np.shape(getval(x_data))[1])
+    chains = _event_dim_iv("chains", chains, x_data)
     x_model = _run_kernel(energy, chains, make_kernel, k, rng)
     return CDResult(cd_gradient(energy, x_data, x_model), x_model)
 

@@ -25,7 +25,7 @@ from autograd.tracer import getval
 from .. import _validate as _v
 from .._backend import array_namespace
 from . import _quadrature as _q
-from .params import parametric_iv
+from .params import gradient_in_dtype, parametric_iv
 
 __all__ = [
     "negative_log_likelihood",
@@ -165,8 +165,8 @@ def nll_gradient(energy, x, *, bounds=None, states=None, tol=1e-10):
     _nll_iv(energy, x, tol)
     if bounds is None and states is None:
         raise TypeError("give one of `bounds` (quadrature) and `states` (enumeration)")
-    return energy.gradient(lambda e: negative_log_likelihood(
-        e, x, bounds=bounds, states=states, tol=tol))
+    return gradient_in_dtype(energy.gradient(lambda e: negative_log_likelihood(
+        e, x, bounds=bounds, states=states, tol=tol)), x)
 
 
 def _population_iv(data_log_prob, bounds, panels, tol):

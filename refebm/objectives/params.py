@@ -11,33 +11,46 @@ still closes over its parameters but keeps them, and the function of them, at ha
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
-
 import autograd
+import numpy as np
+from autograd.misc.flatten import flatten
 
 from .. import _validate as _v
 
 __all__ = ["ParametricEnergy", "parametric"]
 
 
-class ParametricEnergy(NamedTuple):
+class ParametricEnergy:
     r"""An energy \(E_\theta(x)\) = ``energy_of_theta(theta, x)`` at fixed ``theta``.
 
     Call it as any energy, ``model(x) -> (n,)``; ``model.at(theta2)`` is the same energy at
     other parameters, and ``model.gradient(objective)`` is
     \(\nabla_\theta\, \mathtt{objective}(E_\theta)\) at ``model.theta`` by autograd. Build it
-    with [`parametric`][refebm.objectives.parametric].
+    with [`parametric`][refebm.objectives.parametric] (the same checks).
+
+    Attributes
+    ----------
+    energy_of_theta : callable
+    theta : array or autograd container
     """
 
-    energy_of_theta: Callable
-    theta: Any
+    __slots__ = ("energy_of_theta", "theta")
+
+    def __init__(self, energy_of_theta, theta):
+        self.energy_of_theta = _v.function("energy_of_theta", energy_of_theta)
+        self.theta = _v.parameters("theta", theta)
 
     def __call__(self, x):
         return self.energy_of_theta(self.theta, x)
 
+    def __repr__(self):
+        return f"ParametricEnergy({self.energy_of_theta!r}, theta={_v.show(self.theta)})"
+
     def at(self, theta):
-        """The same energy at parameters ``theta``."""
-        return ParametricEnergy(self.energy_of_theta, theta)
+        """The same energy at parameters ``theta`` (an autograd box is fine)."""
+        out = object.__new__(ParametricEnergy)
+        out.energy_of_theta, out.theta = self.energy_of_theta, _v.parameters("theta", theta)
+        return out
 
     def gradient(self, objective):
         r"""\(\nabla_\theta\, \mathtt{objective}(E_\theta)\) at ``self.theta``, shaped like it."""
@@ -75,8 +88,16 @@ def parametric(energy_of_theta, theta):
     >>> float(model.gradient(lambda e: np.mean(e(np.array([[1.0], [3.0]])))))
     2.0
     """
-    _v.function("energy_of_theta", energy_of_theta)
     return ParametricEnergy(energy_of_theta, theta)
+
+
+def gradient_in_dtype(gradient, *arrays):
+    """The dtype rule for a parameter gradient: float32 leaves when every data array is
+    float32 (passed on purpose), else as autograd returns it."""
+    if _v.result_dtype(*arrays) != "float32":
+        return gradient
+    flat, unflatten = flatten(gradient)
+    return unflatten(np.asarray(flat).astype(np.float32))
 
 
 def parametric_iv(name, model):

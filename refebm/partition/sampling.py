@@ -156,25 +156,26 @@ ceil\)
     >>> bool(pareto_k(np.log(1.0 + u)) < 0), bool(pareto_k(-np.log(u)) > 0.7)
     (True, True)
     """
-    lw = np.asarray(to_numpy(_v.real_array("log_weights", log_weights, ndim=1, finite=False)),
-                    dtype=np.float64)
+    lw = to_numpy(_v.real_array("log_weights", log_weights, ndim=1, finite=False))
+    cast = np.float32 if _v.result_dtype(lw) == "float32" else float
+    lw = np.asarray(lw, dtype=np.float64)
     if np.any(np.isnan(lw)) or np.any(lw == np.inf):
         raise ValueError(f"`log_weights` must not contain NaN or +inf, got {_v.show(log_weights)}")
     n = lw.size
     if n < 25:
-        return float("nan")
+        return cast("nan")
     tail_len = int(math.ceil(min(0.2 * n, 3.0 * math.sqrt(n))))
     order = np.sort(lw)
     cutoff = order[-tail_len - 1]
     tail = order[-tail_len:]
     if not np.isfinite(tail[0]):
-        return float("nan")
+        return cast("nan")
     top = tail[-1]
     exceed = np.exp(tail - top) - np.exp(cutoff - top)   # scaled by the largest weight
     exceed = exceed[exceed > 0]
     if exceed.size < 5 or np.ptp(exceed) == 0:
-        return float("nan")
-    return _gpd_fit(np.sort(exceed))
+        return cast("nan")
+    return cast(_gpd_fit(np.sort(exceed)))
 
 
 def _k_threshold(n):

@@ -148,6 +148,8 @@ def score_matching_exponential_family(x, *, T=None, grad_T=None, laplacian_T=Non
     [1.0, -0.5]
     """
     x = to_numpy(_v.points("x", x))
+    dtype = _v.result_dtype(x)
+    x = x.astype(np.float64)   # computed in float64, returned in the caller's dtype
     n, d = x.shape
     if T is not None:
         if grad_T is not None or laplacian_T is not None:
@@ -177,4 +179,8 @@ def score_matching_exponential_family(x, *, T=None, grad_T=None, laplacian_T=Non
             "the score-matching matrix A = mean J_T J_T^T is singular on these data "
             f"(eigenvalues {eig[0]:.3g} .. {eig[-1]:.3g}): the parameters are not identified")
     theta = -np.linalg.solve(a_mat, b_vec)
-    return ExponentialFamilyFit(theta, a_mat, b_vec, float(0.5 * b_vec @ theta))
+    loss = float(0.5 * b_vec @ theta)
+    if dtype == "float32":
+        return ExponentialFamilyFit(theta.astype(np.float32), a_mat.astype(np.float32),
+                                    b_vec.astype(np.float32), np.float32(loss))
+    return ExponentialFamilyFit(theta, a_mat, b_vec, loss)
