@@ -583,7 +583,7 @@ def format_chain(result, *, width=None, expect="holds", ascii=False):
         numbers = f"  {r[0]:>{w0}}  {r[1]:<{w1}}  {r[2]:<{w2}}"
         text = tex if k == 0 else latex_to_text(tex, ascii=ascii)
         pad = " " * start
-        wrapped = _wrap(text, width - start, "")
+        wrapped = _wrap(text, width - start, "  ")  # a formula's continuation: indented
         if start > len(numbers):
             body.append(f"{numbers:<{start}}{wrapped[0]}".rstrip())
             body += [pad + w for w in wrapped[1:]]
