@@ -380,6 +380,17 @@ def _trim(ax, p, thr, rng, full):
     return (lo, hi), (full[0] and j_lo == 0, full[1] and j_hi == n - 1), dropped
 
 
+def _keep_cut_ends(m, old, old_full, new, new_full, lost):
+    """A side that ends at a cut from ``points`` is never trimmed: a mode named there may be
+    narrower than anything the coarse levels resolved, so its mass is not judged from them."""
+    (lo, hi), (f_lo, f_hi) = new, new_full
+    if m.ulps_a == _ULPS_CUT and (lo, f_lo) != (old[0], old_full[0]):
+        lo, f_lo = old[0], old_full[0]  # `lost` still counts that side: an overestimate
+    if m.ulps_b == _ULPS_CUT and (hi, f_hi) != (old[1], old_full[1]):
+        hi, f_hi = old[1], old_full[1]
+    return (lo, hi), (f_lo, f_hi), lost
+
+
 def _adapt(m, ax, p):
     """Centre and scale of a sinh-sinh axis from the mass seen on it (efficiency only).
 
@@ -712,7 +723,9 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False,
         trim_thr = thr if diffs[-1] <= 1e-2 else 1e-20 * thr
         for i, ax in enumerate(axes):
             if not widened:
-                ranges[i], full[i], lost = _trim(ax, margins[i], trim_thr, ranges[i], full[i])
+                ranges[i], full[i], lost = _keep_cut_ends(
+                    maps[i], ranges[i], full[i],
+                    *_trim(ax, margins[i], trim_thr, ranges[i], full[i]))
                 dropped += lost
         if not frozen:
             _adapt_maps(maps, axes, margins, ranges, full, reshaped)
