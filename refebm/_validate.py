@@ -437,15 +437,17 @@ def decreasing_positive(name, value):
     return [float(s) for s in host]
 
 
-def axis(name, value, ndim):
-    """An integer axis (not bool) of an array with ``ndim`` dimensions, in ``[-ndim, ndim)``;
-    returned as a non-negative ``int``."""
+def axis(name, value, ndim, array_name=None):
+    """An integer axis (not bool) of an array with ``ndim`` dimensions (the argument
+    ``array_name``, named in the message when given), in ``[-ndim, ndim)``; returned as a
+    non-negative ``int``."""
     raw = getval(value)
     if isinstance(raw, (bool, np.bool_)) or not isinstance(raw, (numbers.Integral, np.integer)):
         raise TypeError(f"`{name}` must be an integer axis or None, got {show(value)}")
     v = operator.index(raw)
     if not -ndim <= v < ndim:
-        raise ValueError(f"`{name}` must be in [-{ndim}, {ndim}) for an array of {ndim} "
+        of = f"`{array_name}`" if array_name else "an array"
+        raise ValueError(f"`{name}` must be in [-{ndim}, {ndim}) for {of} of {ndim} "
                          f"dimension(s), got {v}")
     return v % ndim
 

@@ -149,7 +149,7 @@ def acceptance_rate(is_accepted, axis=None):
     if a.size == 0:
         raise ValueError(f"`is_accepted` must not be empty, got shape {a.shape}")
     if axis is not None:
-        axis = _v.axis("axis", axis, a.ndim)
+        axis = _v.axis("axis", axis, a.ndim, "is_accepted")
     out = np.mean(a, axis=axis)
     if in_dtype == np.float32 and np.ndim(out):
         out = out.astype(np.float32)

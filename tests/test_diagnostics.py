@@ -388,7 +388,8 @@ def test_bad_input_acceptance_and_autocorrelation():
         acceptance_rate(a, axis=2.5)
     with pytest.raises(TypeError, match="`axis` must be an integer axis or None, got True"):
         acceptance_rate(a, axis=True)
-    with pytest.raises(ValueError, match=r"`axis` must be in \[-2, 2\) .* got 2"):
+    with pytest.raises(ValueError, match=r"`axis` must be in \[-2, 2\) for `is_accepted` of 2 "
+                                         r"dimension\(s\), got 2"):
         acceptance_rate(a, axis=2)
     np.testing.assert_array_equal(acceptance_rate(a, axis=-1), [0.5, 1.0])
 
