@@ -290,3 +290,16 @@ def test_denoise_bad_input():
     with np.errstate(over="ignore", invalid="ignore"):
         with pytest.raises(ValueError, match=r"diverged at step \d+ .* reduce `step_size`"):
             denoise(None, np.array([[3.0]]), 1.0, 50, score=lambda x: -(x**3))
+
+
+def test_float32_points_give_float32_results():
+    x = make_rng(8).normal(size=(3, 2))
+    energy = lambda y: 0.5 * anp.sum(y**2, axis=-1)  # noqa: E731
+    for dt in (np.float64, np.float32):
+        xd = x.astype(dt)
+        assert log_ratio(energy, xd, xd[::-1].copy()).dtype == dt
+        assert anomaly_score(energy, xd, log_z=0.9).dtype == dt
+        res = denoise(energy, xd, 0.1, 3, sigma=1.0, keep_path=True)
+        assert res.x.dtype == dt and res.path.dtype == dt and res.grad_norm.dtype == dt
+        res = denoise(None, xd, 0.1, 3, score=lambda y: -y)
+        assert res.x.dtype == dt
