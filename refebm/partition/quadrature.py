@@ -703,7 +703,8 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False,
                     "relative to its width", tol, (level, check.log_z, check.error), n_evals,
                     None, maps, frame=frame, cause=" Ask for a larger `tol`, or shift the "
                     "variable so that the mass sits near the origin.")
-            slow = _gains(list(check.deltas), check.floor)[1] < _DE_FAST  # the last halving
+            # algebraic: both halvings slow (a smooth integrand's first one gains many digits)
+            slow = max(_gains(list(check.deltas), check.floor)) < _DE_FAST
             if not check.smooth and slow and check.deltas[1] < 1e-2:
                 strikes += 1
                 if strikes >= _STRIKES:
@@ -977,7 +978,7 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
     is over its width (floats near \(10^9\) are \(1.2 \times 10^{-7}\) apart). A
     coincidentally small change between two coarse levels cannot end the refinement: it
     must be confirmed on new nodes and by the pattern of three halvings. After three
-    candidates whose last halving was slow and whose pattern was algebraic,
+    candidates whose last two halvings both gained under 1.5 digits (algebraic convergence),
     [`IntegrationError`][refebm.partition.IntegrationError] says the integrand is not smooth,
     names the region where the rule and its twin disagree most, and asks for ``points=``.
 
