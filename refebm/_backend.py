@@ -138,17 +138,15 @@ def array_namespace(*arrays, xp=None):
     A torch tensor or a JAX array raises ``TypeError`` saying how to convert it (naming the
     caller's argument that holds it).
     """
-    for a in arrays:
-        if foreign_library(a) is not None:
-            raise TypeError(foreign_array_message(_caller_name(a), a))
-    if xp is not None:
-        return anp if xp is np else _check_xp(xp)
     found = None
-    for a in arrays:
-        a = getval(a)
-        if a is None or isinstance(a, (np.ndarray, np.generic, int, float, bool, complex)):
+    for arg in arrays:
+        a = getval(arg)
+        if a is None or isinstance(a, (np.ndarray, np.generic, int, float, bool, complex,
+                                       list, tuple)):
             continue
-        if isinstance(a, (list, tuple)):
+        if foreign_library(a) is not None:
+            raise TypeError(foreign_array_message(_caller_name(arg), a))
+        if xp is not None:
             continue
         get_ns = getattr(a, "__array_namespace__", None)
         if get_ns is None:
@@ -162,6 +160,8 @@ def array_namespace(*arrays, xp=None):
                 "move them to one device explicitly"
             )
         found = ns
+    if xp is not None:
+        return anp if xp is np else _check_xp(xp)
     return found if found is not None else _default_namespace()
 
 
