@@ -343,8 +343,9 @@ def test_bad_input():
         importance_sampling(gauss_energy, x0, base_log_prob, min_ess=0.0)
     with pytest.raises(TypeError, match="`min_ess` must be a real number"):
         ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng=0, min_ess="10")
-    with pytest.raises(ValueError, match=r"`proposal_log_prob` returned \+?inf|`proposal_log_prob` returned -inf"):
+    with pytest.raises(ValueError, match=r"`proposal_log_prob` returned -inf"):
         importance_sampling(gauss_energy, x0, lambda y: np.full(5, -np.inf))
-    with pytest.raises(ValueError, match=r"kernel returned by `transition` must keep the chains' shape \(5, 2\)"):
+    with pytest.raises(ValueError, match=r"kernel returned by `transition` must keep the "
+                                         r"chains' shape \(5, 2\)"):
         ais(gauss_energy, x0, base_log_prob, [0.0, 1.0],
             lambda b, e: (lambda state, rng: (np.zeros((5, 3)), None)), rng=0)

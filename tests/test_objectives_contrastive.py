@@ -176,9 +176,11 @@ def test_kernel_paths_equal_explicit_noise():
     chains = rng.normal(size=(4, 1))
     gen = make_rng(12)
     draws = [(gen.standard_normal((4, 1)), gen.random(4)) for _ in range(2)]
-    got = persistent_cd(parametric(gauss_energy, theta), xd, chains, lambda e: mala_kernel(e, 0.3), 2,
+    got = persistent_cd(parametric(gauss_energy, theta), xd, chains,
+                        lambda e: mala_kernel(e, 0.3), 2,
                         make_seed(12))
-    ref = langevin_cd(parametric(gauss_energy, theta), xd, chains, np.stack([d[0] for d in draws]), 0.3,
+    ref = langevin_cd(parametric(gauss_energy, theta), xd, chains,
+                      np.stack([d[0] for d in draws]), 0.3,
                       uniform=np.stack([d[1] for d in draws]))
     np.testing.assert_allclose(got.x_model, ref.x_model, rtol=1e-12)
     np.testing.assert_allclose(got.gradient, ref.gradient, rtol=1e-12)
@@ -218,7 +220,8 @@ def test_bad_input():
     e = lambda x: gauss_energy(th, x)  # noqa: E731
     with pytest.raises(TypeError, match="`energy` must be callable"):
         cd_loss(None, xd, xm)
-    with pytest.raises(ValueError, match=r"`x_model` must have the event dimension of `x_data` \(1\)"):
+    with pytest.raises(ValueError,
+                       match=r"`x_model` must have the event dimension of `x_data` \(1\)"):
         cd_loss(e, xd, np.ones((2, 2)))
     with pytest.raises(ValueError, match="`x_data` must be finite"):
         cd_loss(e, np.array([[np.nan]]), xm)
@@ -245,7 +248,8 @@ def test_bad_input():
     with pytest.raises(ValueError, match="`uniform` must have 1 rows"):
         langevin_chains(e, xd, np.zeros((1, 3, 1)), 0.1, uniform=np.zeros((2, 3)))
     with pytest.raises(ValueError, match="`x0` must be finite"):
-        langevin_cd(parametric(gauss_energy, th), xd, np.array([[np.inf]]), np.zeros((1, 1, 1)), 0.1)
+        langevin_cd(parametric(gauss_energy, th), xd, np.array([[np.inf]]), np.zeros((1, 1, 1)),
+                    0.1)
     make = lambda en: ula_kernel(en, 0.1)  # noqa: E731
     with pytest.raises(ValueError, match="`k` must be >= 1"):
         cd_k(parametric(gauss_energy, th), xd, make, 0, 0)
@@ -255,7 +259,8 @@ def test_bad_input():
         cd_k(parametric(gauss_energy, th), xd, None, 1, 0)
     with pytest.raises(TypeError, match="`rng` must be"):
         cd_k(parametric(gauss_energy, th), xd, make, 1, "seed")
-    with pytest.raises(ValueError, match=r"`chains` must have the event dimension of `x_data` \(1\)"):
+    with pytest.raises(ValueError,
+                       match=r"`chains` must have the event dimension of `x_data` \(1\)"):
         persistent_cd(parametric(gauss_energy, th), xd, np.zeros((2, 2)), make, 1, 0)
     with pytest.raises(ValueError, match="`init` must be one of"):
         short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, init="laplace")

@@ -386,8 +386,10 @@ def test_control_variate_zero_conditional_mean_and_cancellation_free_form():
             c = dsm_control_variate(None, xi, z, sigma, score=poly2_score)
             assert abs(np.sum(wzz * c)) <= 1e-12 / sigma**2  # E_z[c | x] = 0 exactly
         zz = rng.normal(size=(5, 2))
-        plain = denoising_score_matching_loss(None, x, zz, sigma, score=poly2_score, reduction="none")
-        cv = denoising_score_matching_loss(None, x, zz, sigma, score=poly2_score, control_variate=True,
+        plain = denoising_score_matching_loss(None, x, zz, sigma, score=poly2_score,
+                                              reduction="none")
+        cv = denoising_score_matching_loss(None, x, zz, sigma, score=poly2_score,
+                                           control_variate=True,
                                            reduction="none")
         c = dsm_control_variate(None, x, zz, sigma, score=poly2_score)
         np.testing.assert_allclose(cv, plain - c, rtol=1e-9, atol=1e-12 / sigma**2)
@@ -538,12 +540,14 @@ def test_multiscale_is_weighted_mean_of_single_levels():
     noise = rng.normal(size=(3, 6, 2))
     net = NoiseConditionalMLP(random_mlp_weights([3, 5, 1], rng, bias_scale=0.3), "tanh")
     per_level = np.array([
-        s**2 * denoising_score_matching_loss(None, x, noise[i], s, score=lambda y, s=s: net.score(y, s))
+        s**2 * denoising_score_matching_loss(None, x, noise[i], s,
+                                             score=lambda y, s=s: net.score(y, s))
         for i, s in enumerate(sigmas)])
     got = multiscale_denoising_score_matching_loss(net, x, noise, sigmas,
                                                    reduction="none")
     np.testing.assert_allclose(got, per_level, rtol=1e-12)
-    generic = multiscale_denoising_score_matching_loss(lambda y, s: net.energy(y, s), x, noise, sigmas)
+    generic = multiscale_denoising_score_matching_loss(lambda y, s: net.energy(y, s), x, noise,
+                                                       sigmas)
     assert math.isclose(generic, per_level.mean(), rel_tol=1e-12)
     weights = np.array([1.0, 2.0, 0.0])
     got_w = multiscale_denoising_score_matching_loss(None, x, noise, sigmas, score=net.score,
@@ -634,7 +638,8 @@ def test_score_models_in_exact_and_sliced_score_matching():
     # all 2^d Rademacher vectors: the sliced loss of a score model is the exact one
     signs = np.array(list(itertools.product([-1.0, 1.0], repeat=d)))
     v_all = np.broadcast_to(signs[:, None, :], (len(signs), n, d)).copy()
-    assert math.isclose(sliced_score_matching_loss(None, x, v_all, score=field, variance_reduced=True),
+    assert math.isclose(sliced_score_matching_loss(None, x, v_all, score=field,
+                                                   variance_reduced=True),
                         score_matching_loss(None, x, score=field), rel_tol=1e-12)
     # a score that is -grad E gives the energy's values
     e = MLPEnergy(random_mlp_weights([d, 6, 1], rng, bias_scale=0.3), "tanh")

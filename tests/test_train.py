@@ -131,7 +131,8 @@ def test_gaussian_by_fixed_noise_dsm_and_nce_match_scipy():
     xn = make_rng(3).normal(0.0, 2.0, size=(400, 1))
 
     def dsm(theta):
-        return denoising_score_matching_loss(None, x, z, 0.3, score=lambda y: theta[0] - theta[1] * y)
+        return denoising_score_matching_loss(None, x, z, 0.3,
+                                             score=lambda y: theta[0] - theta[1] * y)
 
     def log_pn(y):
         return -0.5 * y[:, 0] ** 2 / 4.0 - 0.5 * math.log(8 * math.pi)
@@ -199,7 +200,8 @@ def test_stochastic_losses_get_the_generator_and_minibatches():
     def dsm(theta, batch, rng):
         seen.append(batch[:, 0].copy())
         z = rng.standard_normal(batch.shape)
-        return denoising_score_matching_loss(None, batch, z, 0.3, score=lambda y: theta[0] - theta[1] * y)
+        return denoising_score_matching_loss(None, batch, z, 0.3,
+                                             score=lambda y: theta[0] - theta[1] * y)
 
     a = fit(dsm, np.array([0.0, 1.0]), x, steps=6, step_size=0.01, rng=make_seed(7), batch_size=100)
     # one epoch = two batches, a permutation of the rows
