@@ -189,7 +189,8 @@ def spec(name, target=None, **kw):
 
 
 # --- core ------------------------------------------------------------------------------------
-spec("array_namespace", args=lambda: {"xp": np}, dtype=None)   # returns a module
+spec("array_namespace", args=lambda: {"xp": np}, oor={"xp": "bogus"},
+     dtype=None)   # returns a module
 spec("get_backend", dtype=None)   # names and namespaces, no numbers
 spec("set_backend", args=lambda: {"name": "numpy"}, dtype=None)
 
@@ -342,10 +343,12 @@ def _rows_for_methods():
 
 # --- discrete --------------------------------------------------------------------------------
 _J = lambda: np.array([[0.0, 0.5, -0.2], [0.5, 0.0, 0.3], [-0.2, 0.3, 0.0]])  # noqa
-spec("discrete.binary_states", args=lambda: {"n": 3}, oor={"n": 0}, dtype="float64")
-spec("discrete.spin_states", args=lambda: {"n": 3}, oor={"n": -1}, dtype="float64")
+spec("discrete.binary_states", args=lambda: {"n": 3}, oor={"n": 0, "xp": "bogus"},
+     dtype="float64")
+spec("discrete.spin_states", args=lambda: {"n": 3}, oor={"n": -1, "xp": "numpy"},
+     dtype="float64")
 spec("discrete.Ising", args=lambda: {"J": _J(), "h": np.array([0.1, -0.2, 0.3])},
-     oor={"J": np.array([[1.0, 0.5, -0.2], [0.5, 0.0, 0.3], [-0.2, 0.3, 0.0]])},
+     oor={"J": np.array([[1.0, 0.5, -0.2], [0.5, 0.0, 0.3], [-0.2, 0.3, 0.0]]), "xp": "bogus"},
      probe=lambda m, dt: [m.log_partition(), m.energy(np.array([[1.0, -1.0, 1.0]], dt)),
                           m.marginals()])
 spec("discrete.RBM", args=lambda: {"W": np.array([[0.5, -0.2], [0.1, 0.3], [0.0, 0.4]]),
@@ -573,7 +576,7 @@ spec("energies.tanh", args=lambda: {"a": X()}, positional=True,
      accept={("a", m): "elementwise, as numpy.tanh: any shape, NaN and inf map as tanh does"
              for m in ("nan", "inf", "ndim+1", "ndim-1", "empty")})
 for _t in ("double_well", "ring", "banana"):
-    spec(f"energies.{_t}_energy", args=lambda: {"x": X()})
+    spec(f"energies.{_t}_energy", args=lambda: {"x": X()}, oor={"xp": "bogus"})
     spec(f"energies.{_t}_score", args=lambda: {"x": X()})
 SPECS["energies.ring_energy"].oor = {"width": -0.25}
 SPECS["energies.banana_score"].oor = {"b": -1.0}
