@@ -29,7 +29,7 @@ import math
 import types
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import autograd.numpy as anp
 import numpy as np
@@ -128,6 +128,10 @@ def LOGN1(x):
 
 def ETH(theta, x):
     return 0.5 * theta * x[:, 0] ** 2
+
+
+#: the int seed the rows pass as `rng` (from the suite's seed helper)
+SEED = make_seed("api-sweep")
 
 
 def _gen(key=0):
@@ -373,7 +377,8 @@ spec("partition.importance_sampling",
 spec("partition.ais",
      args=lambda: {"energy": lambda x: E1(x) + 3.0, "init_sample": X1(),
                    "init_log_prob": LOGN1, "betas": np.array([0.0, 0.5, 1.0]),
-                   "transition": lambda beta, e: F.samplers.mh_kernel(energy=e, step_size=0.5), "rng": make_seed("api-sweep")},
+                   "transition": lambda beta, e: F.samplers.mh_kernel(energy=e, step_size=0.5),
+                   "rng": SEED},
      oor={"betas": np.array([0.0, 1.5, 1.0])})
 
 spec("partition.pareto_k", args=lambda: {"log_weights": np.log1p(
@@ -381,7 +386,7 @@ spec("partition.pareto_k", args=lambda: {"log_weights": np.log1p(
                                           "documented, meaningful input (k is reported)"})
 spec("partition.rbm_ais",
      args=lambda: {"rbm": F.discrete.RBM(_W(), **_BC()), "betas": np.array([0.0, 0.5, 1.0]),
-                   "n_samples": 4, "rng": make_seed("api-sweep")},
+                   "n_samples": 4, "rng": SEED},
      dtype="float64",   # the model's dtype is the RBM object's (built float64 here)
      oor={"betas": np.array([0.0, 1.5, 1.0]), "n_samples": 1})
 
@@ -434,8 +439,9 @@ spec("diff.analytic_energy_and_score", args=lambda: {"energy": _MIX().energy},
 
 # --- samplers --------------------------------------------------------------------------------
 _S = F.samplers
-spec("samplers.sample", args=lambda: {"kernel": _S.mh_kernel(energy=E2, step_size=0.5), "x0": X(), "n_steps": 3,
-                                      "rng": make_seed("api-sweep")},
+spec("samplers.sample", args=lambda: {"kernel": _S.mh_kernel(energy=E2, step_size=0.5),
+                                      "x0": X(), "n_steps": 3,
+                                      "rng": SEED},
      oor={"n_steps": 0})
 spec("samplers.conventions.drift_and_noise", args=lambda: {"step": 0.5, "convention": "cs236"},
      oor={"step": -0.5}, dtype="float64")   # Python scalars in
@@ -513,7 +519,7 @@ spec("samplers.mala_kernel", args=lambda: {"energy": E2, "step_size": 0.3},
 _SCN = lambda x, sigma: -x / (1.0 + sigma ** 2)  # noqa: E731
 spec("samplers.annealed_langevin",
      args=lambda: {"score_fn": _SCN, "x0": X(), "sigmas": np.array([1.0, 0.5]),
-                   "step_size": 0.1, "n_steps_each": 2, "rng": make_seed("api-sweep")},
+                   "step_size": 0.1, "n_steps_each": 2, "rng": SEED},
      oor={"step_size": -0.1, "n_steps_each": 0, "sigmas": np.array([1.0, -0.5])})
 spec("samplers.annealed_langevin_from_noise",
      args=lambda: {"score_fn": _SCN, "x0": X(), "noise": np.full((2, 2, 4, 2), 0.1),
@@ -553,13 +559,12 @@ spec("diagnostics.rhat", args=lambda: {"x": _CH()}, oor={"method": "bogus"})
 spec("diagnostics.stein_kernel_matrix", args=lambda: {"x": X(), "score": S2},
      oor={"c": -1.0, "beta": 0.5})
 spec("diagnostics.ksd", args=lambda: {"x": X(), "score": S2}, oor={"c": -1.0})
-spec("diagnostics.ksd_test", args=lambda: {"x": X(), "score": S2, "rng": make_seed("api-sweep"), "n_boot": 20},
+spec("diagnostics.ksd_test", args=lambda: {"x": X(), "score": S2, "rng": SEED, "n_boot": 20},
      oor={"n_boot": 0})
 spec("diagnostics.ksd_test_from_weights",
      args=lambda: {"x": X(), "score": S2, "weights": np.full((20, 4), 0.25)})
 
 # --- energies --------------------------------------------------------------------------------
-_EN = F.energies
 _MW = lambda: [(np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]]), np.array([0.1, 0.0, -0.1])),  # noqa
                (np.array([[0.7], [-0.2], [0.3]]), np.array([0.05]))]
 spec("energies.MLPEnergy", args=lambda: {"weights": _MW()}, oor={"activation": "bogus"},
@@ -569,7 +574,7 @@ _NW = lambda: [(np.array([[0.5, -0.3], [0.1, 0.4], [0.2, 0.1]]), np.array([0.1, 
 spec("energies.NoiseConditionalMLP", args=lambda: {"weights": _NW()},
      oor={"activation": "bogus"},
      probe=lambda e, dt: e.score(X().astype(dt), dt(0.5)))
-spec("energies.random_mlp_weights", args=lambda: {"layer_sizes": [2, 3, 1], "rng": make_seed("api-sweep")},
+spec("energies.random_mlp_weights", args=lambda: {"layer_sizes": [2, 3, 1], "rng": SEED},
      oor={"bias_scale": -1.0}, dtype="float64")   # no array in
 spec("energies.flatten_weights", args=lambda: {"weights": _MW()})
 spec("energies.tanh", args=lambda: {"a": X()}, positional=True,
@@ -602,16 +607,18 @@ spec("objectives.contrastive.langevin_cd",
      oor={"step_size": -0.1})
 spec("objectives.contrastive.cd_k",
      args=lambda: {"energy": _PE(), "x_data": X1(),
-                   "make_kernel": lambda e: _S.ula_kernel(energy=e, step_size=0.1), "k": 2, "rng": make_seed("api-sweep")},
+                   "make_kernel": lambda e: _S.ula_kernel(energy=e, step_size=0.1), "k": 2,
+                   "rng": SEED},
      oor={"k": 0})
 spec("objectives.contrastive.persistent_cd",
      args=lambda: {"energy": _PE(), "x_data": X1(), "chains": X1() + 0.5,
-                   "make_kernel": lambda e: _S.mala_kernel(energy=e, step_size=0.1), "k": 1, "rng": make_seed("api-sweep")},
+                   "make_kernel": lambda e: _S.mala_kernel(energy=e, step_size=0.1), "k": 1,
+                   "rng": SEED},
      oor={"k": -1})
 spec("objectives.contrastive.short_run",
-     args=lambda: {"energy": _PE(), "x_data": X1(), "k": 2, "step_size": 0.1, "rng": make_seed("api-sweep")},
+     args=lambda: {"energy": _PE(), "x_data": X1(), "k": 2, "step_size": 0.1, "rng": SEED},
      oor={"step_size": -0.1, "k": 0, "init": "bogus"})
-spec("objectives.contrastive.noise_init", args=lambda: {"n": 4, "d": 2, "rng": make_seed("api-sweep")},
+spec("objectives.contrastive.noise_init", args=lambda: {"n": 4, "d": 2, "rng": SEED},
      oor={"n": 0, "d": -1, "init": "bogus"}, dtype="float64")
 _B1 = lambda: [(-12.0, 12.0)]  # noqa: E731
 spec("objectives.likelihood.negative_log_likelihood",
@@ -666,7 +673,6 @@ spec("train.fit", args=lambda: {"loss": lambda th: anp.sum((th - 1.0) ** 2),
      oor={"steps": 0, "step_size": -0.1, "optimizer": "bogus"})
 
 # --- generation ------------------------------------------------------------------------------
-_GEN = F.generation
 spec("generation.geometric_sigmas", args=lambda: {"data": X(), "n_levels": 3, "sigma_min": 0.2},
      oor={"n_levels": 0, "sigma_min": -0.2})
 spec("generation.ncsn_loss",
@@ -676,7 +682,7 @@ spec("generation.ncsn_loss",
      oor={"levels": np.array([0, 1, 2, 0])})
 spec("generation.train_ncsn",
      args=lambda: {"data": X(), "sigmas": np.array([1.0, 0.5]), "hidden": 4, "steps": (2, 1),
-                   "rng": make_seed("api-sweep")},
+                   "rng": SEED},
      oor={"hidden": 0}, probe=lambda r, dt: [r.losses, r.sigmas])
 spec("generation.noisy_mixture_score",
      lambda mixture, **ctor: F.generation.noisy_mixture_score(   # the mixture, rebuilt from
@@ -690,11 +696,11 @@ spec("generation.mode_weights",
      args=lambda: {"samples": X(), "centers": np.array([[0.0, 0.0], [1.0, 2.0]])},
      dtype="float64")   # returns fractions of counts
 spec("generation.compare_samplers",
-     args=lambda: {"score_fn": _SCN, "sigmas": np.array([1.0, 0.5]), "x0": X(), "rng": make_seed("api-sweep"),
+     args=lambda: {"score_fn": _SCN, "sigmas": np.array([1.0, 0.5]), "x0": X(), "rng": SEED,
                    "step_size": 0.1, "n_steps_each": 2, "plain_step_size": 0.1,
                    "centers": np.array([[0.0, 0.0], [1.0, 2.0]])},
      oor={"step_size": -0.1, "plain_step_size": -0.1, "n_steps_each": 0})
-spec("generation.two_moons", args=lambda: {"n": 5, "rng": make_seed("api-sweep")}, oor={"n": 0, "scale": -0.1},
+spec("generation.two_moons", args=lambda: {"n": 5, "rng": SEED}, oor={"n": 0, "scale": -0.1},
      dtype="float64")
 spec("generation.two_moons_from_noise",
      args=lambda: {"labels": np.array([0, 1, 1]), "t": np.array([0.1, 0.5, 0.9]),
@@ -712,13 +718,13 @@ spec("derivations.format_chain",
      args=lambda: {"result": _DV.evaluate_chain(_DV.d3_product_normalized(
          _DV.product_models()[0]))}, dtype="float64")
 spec("derivations.query_points", args=lambda: {"model": _DV.gaussian_1d()}, dtype="float64")
-spec("derivations.gaussian_1d", args=lambda: {"b": 0.75, "a": 2.0}, oor={"a": -2.0}, dtype="float64")
+spec("derivations.gaussian_1d", args=lambda: {"b": 0.75, "a": 2.0}, oor={"a": -2.0},
+     dtype="float64")
 for _n in ("quartic_1d", "logcosh_1d", "quartic_2d", "logcosh_2d"):
     spec(f"derivations.{_n}", dtype="float64")
 spec("derivations.quadratic_quartic",
      args=lambda: {"mean": np.zeros(1), "cov": np.eye(1), "bounds": ((-9.0, 9.0),)},
      oor={"cov": -np.eye(1)}, dtype="float64")
-_one = {"model": lambda: _DV.product_models()[0]}
 spec("derivations.d3_product_normalized", args=lambda: {"model": _DV.product_models()[0]},
      dtype="float64")
 spec("derivations.d4_mixture_normalized", args=lambda: {"model": _DV.mixture_models()[0]},
@@ -737,7 +743,8 @@ spec("derivations.d12_score_drops_z", args=lambda: {"model": _DV.gaussian_1d(), 
 for _n in ("d9_likelihood_is_kl", "d14_univariate_score_matching", "d14_boundary_term",
            "d15_multivariate_score_matching", "d19_nce_optimum", "garbled_score_matching",
            "laplacian_sign_flipped", "likelihood_entropy_sign_flipped"):
-    spec(f"derivations.{_n}", args=lambda: {"problem": _DV.problems()["quartic-1d"]}, dtype="float64")
+    spec(f"derivations.{_n}", args=lambda: {"problem": _DV.problems()["quartic-1d"]},
+         dtype="float64")
 for _n in ("d16_denoising_score_matching", "dsm_without_constant", "dsm_against_clean_data"):
     spec(f"derivations.{_n}", args=lambda: {"problem": _DV.problems()["quartic-1d"], "sigma": 0.5},
          oor={"sigma": -0.5}, dtype="float64")
@@ -1017,7 +1024,8 @@ def classify(qual, arg, mut):
             out = _run(sp, args)
     except Exception as exc:  # noqa: BLE001 - sorted below
         if (arg, mut) in sp.raised_by_caller:
-            return "error", f"raised by the caller's own function: {sp.raised_by_caller[(arg, mut)]}"
+            why = sp.raised_by_caller[(arg, mut)]
+            return "error", f"raised by the caller's own function: {why}"
         if not isinstance(exc, (ValueError, TypeError)):
             return "obscure", f"{type(exc).__name__}: {str(exc)[:200]}"
         msg = str(exc)

@@ -162,7 +162,8 @@ def test_samples_are_reproducible_and_use_the_given_generator():
 
 _F32 = np.float32
 _DTYPE_CASES = [
-    ("Gaussian", lambda t: Gaussian(np.array([0.5, -1.0], t), np.array([[2.0, 0.5], [0.5, 1.0]], t))),
+    ("Gaussian", lambda t: Gaussian(np.array([0.5, -1.0], t),
+                                    np.array([[2.0, 0.5], [0.5, 1.0]], t))),
     ("Exponential", lambda t: Exponential(t(1.5))),
     ("Gamma", lambda t: Gamma(t(2.0), t(1.5))),
     ("Beta", lambda t: Beta(t(2.0), t(3.0))),
