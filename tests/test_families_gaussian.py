@@ -172,7 +172,17 @@ def test_mixture_far_from_every_component():
     mix = GaussianMixture(weights, means, covs)
     x = np.array([[150.0, -150.0], [0.0, 200.0]])
     energy = mix.energy(x)
-    assert np.all(np.isfinite(energy)) and np.all(energy > 5e3)
+    # E = -log sum_j w_j exp(-q_j), q_j = -log N(x; m_j, C_j), and sum_j w_j = 1, so
+    # min_j q_j <= E <= min_j (q_j - log w_j): bounds from the parameters, not a number seen once.
+    # Every q_j is above 745, where exp(-q_j) underflows, so a naive formula would give inf: it
+    # is since |x - m_j| >= 196 and the largest eigenvalue of C_j = a a^T / 2 + I / 2 (a 2 x 2
+    # standard normal) is below |a|_F^2 / 2 + 1/2 < 25.8 unless chi2_4 > 50.6 (probability 3e-10,
+    # the false-failure rate of that assertion).
+    q = np.stack([-st.multivariate_normal(m, c).logpdf(x) for m, c in zip(means, covs)])
+    assert np.all(q > 745)
+    assert np.all(np.isfinite(energy))
+    assert np.all(q.min(axis=0) <= energy * (1 + 1e-12))
+    assert np.all(energy <= (q - np.log(weights)[:, None]).min(axis=0) * (1 + 1e-12))
     np.testing.assert_allclose(-energy, _scipy_mixture_logpdf(weights, means, covs, x),
                                rtol=1e-12)
     score = mix.score(x)
