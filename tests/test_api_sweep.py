@@ -567,24 +567,29 @@ spec("diagnostics.ksd_test_from_weights",
 # --- energies --------------------------------------------------------------------------------
 _MW = lambda: [(np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]]), np.array([0.1, 0.0, -0.1])),  # noqa
                (np.array([[0.7], [-0.2], [0.3]]), np.array([0.05]))]
-spec("energies.MLPEnergy", args=lambda: {"weights": _MW()}, oor={"activation": "bogus"},
+spec("energies.MLPEnergy", args=lambda: {"weights": _MW(), "activation": "softplus"},
+     oor={"activation": "bogus"},
      probe=lambda e, dt: e(X().astype(dt)))
 _NW = lambda: [(np.array([[0.5, -0.3], [0.1, 0.4], [0.2, 0.1]]), np.array([0.1, 0.0])),  # noqa
                (np.array([[0.7], [-0.2]]), np.array([0.05]))]
-spec("energies.NoiseConditionalMLP", args=lambda: {"weights": _NW()},
+spec("energies.NoiseConditionalMLP",
+     args=lambda: {"weights": _NW(), "activation": "swish", "scale_by_sigma": False},
      oor={"activation": "bogus"},
      probe=lambda e, dt: e.score(X().astype(dt), dt(0.5)))
-spec("energies.random_mlp_weights", args=lambda: {"layer_sizes": [2, 3, 1], "rng": SEED},
+spec("energies.random_mlp_weights",
+     args=lambda: {"layer_sizes": [2, 3, 1], "rng": SEED, "bias_scale": 0.1},
      oor={"bias_scale": -1.0}, dtype="float64")   # no array in
 spec("energies.flatten_weights", args=lambda: {"weights": _MW()})
 spec("energies.tanh", args=lambda: {"a": X()}, positional=True,
      accept={("a", m): "elementwise, as numpy.tanh: any shape, NaN and inf map as tanh does"
              for m in ("nan", "inf", "ndim+1", "ndim-1", "empty")})
-for _t in ("double_well", "ring", "banana"):
-    spec(f"energies.{_t}_energy", args=lambda: {"x": X()}, oor={"xp": "bogus"})
-    spec(f"energies.{_t}_score", args=lambda: {"x": X()})
-SPECS["energies.ring_energy"].oor = {"width": -0.25}
-SPECS["energies.banana_score"].oor = {"b": -1.0}
+_TOY = {"double_well": ({"barrier": 1.0}, {"barrier": -1.0}),
+        "ring": ({"radius": 2.0, "width": 0.25}, {"radius": -2.0, "width": -0.25}),
+        "banana": ({"a": 1.0, "b": 4.0}, {"b": -4.0})}
+for _t, (_kw, _bad) in _TOY.items():
+    for _what in ("energy", "score"):
+        spec(f"energies.{_t}_{_what}", args=lambda _kw=_kw: {"x": X(), **_kw},
+             oor={**_bad, "xp": "bogus"})
 spec("energies.banana_log_z", args=lambda: {"b": 4.0}, oor={"b": -4.0}, dtype="float64")
 
 # --- objectives ------------------------------------------------------------------------------
