@@ -557,16 +557,18 @@ def trained(ladder):
                       batch_size=256, rng=make_seed(0))
 
 
-def test_trained_ncsn_annealed_recovers_the_weights_plain_does_not(ladder, trained):
+def test_trained_ncsn_annealed_recovers_the_weights(ladder, trained):
     # Given the trained model, each chain ends in mode (-5, -5) independently with a fixed
-    # probability, so the counts are binomial again. Annealed: |p_hat - 0.2| <= (exact binomial
-    # 1e-6 half-width at 0.2) + MODEL_ALLOWANCE, false-failure <= 1e-6 for any model within the
-    # allowance. Plain Langevin with the same model at sigma_L goes wherever the model's
-    # inaccurate score in the low-density gap sends it: over the same 23 trainings its weight
-    # was 0.04 to 0.76, never within 0.098 of 0.2. Asserted: it lies outside the binomial 1e-6
-    # band around 0.2 (0.045 for 2000 chains), i.e. it is inconsistent with the true weight;
-    # for each of the 23 measured models the band plus the model's own binomial half-width was
-    # below its distance from 0.2, so the false-failure probability was <= 1e-6 for each.
+    # probability q, so the count is Binomial(n, q). Asserted: |p_hat - 0.2| <= (exact binomial
+    # 1e-6 half-width at 0.2, 0.045) + MODEL_ALLOWANCE, which fails with probability <= 1e-6 for
+    # every model with |q - 0.2| <= 0.094 (the half-width at q = 0.3 is 0.051). That a training
+    # lands within that is a property of training, measured (see MODEL_ALLOWANCE), not bounded.
+    # Restated claim: this test used to assert also that plain Langevin with the trained model
+    # lands outside the 1e-6 band around 0.2. That is not true of every training (it failed for
+    # about 1 in 10 seeds): plain Langevin at sigma_L goes wherever the learned score in the
+    # low-density gap sends it (0.04 to 0.92 over the measured trainings, 0.27 for one), so no
+    # bound on it holds. D18's plain-Langevin claim is asserted with the exact score in
+    # test_annealed_langevin_with_the_exact_score_recovers_the_weights_plain_does_not, at 1e-6.
     data, sigmas, eps = ladder
     assert trained.losses.shape == (2000,) and np.all(np.isfinite(trained.losses))
     n = 2000
@@ -576,4 +578,4 @@ def test_trained_ncsn_annealed_recovers_the_weights_plain_does_not(ladder, train
                            n_steps_each=T_EACH, plain_step_size=PLAIN_STEP, centers=MEANS)
     band = binomial_halfwidth(n, WEIGHTS[0])
     assert abs(got.annealed_weights[0] - WEIGHTS[0]) <= band + MODEL_ALLOWANCE
-    assert abs(got.plain_weights[0] - WEIGHTS[0]) > band
+    assert 0.0 <= got.plain_weights[0] <= 1.0
