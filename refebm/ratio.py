@@ -167,8 +167,9 @@ def denoise(energy, x, step_size, n_steps, *, score=None, y=None, sigma=None, ke
     Parameters
     ----------
     energy : callable or None
-        The prior as an energy ``E(x) -> (n,)`` (its score is [`refebm.diff.score`][refebm.diff.score],
-        analytic for the families, autograd otherwise); ``None`` when it is given as ``score=``.
+        The prior as an energy ``E(x) -> (n,)`` (its score is
+        [`refebm.diff.score`][refebm.diff.score], analytic for the families, autograd otherwise);
+        ``None`` when it is given as ``score=``.
     x : array, shape (n, d)
         The starting points (the noisy observations).
     step_size : float

@@ -6,8 +6,8 @@ draws minibatches and per-step noise from one explicit ``rng``, and shows a tqdm
 Parameters may be any autograd container (array, list, tuple, dict; for example an
 [`MLPEnergy`][refebm.energies.MLPEnergy] weight list).
 
-Convention: the objectives of [`refebm.objectives`][refebm.objectives] are all minimized; with \(p = e^{-E} /
-Z\) (the lectures' \(f = -E\)), descending the CD gradient is the lectures' ascent on
+Convention: the objectives of [`refebm.objectives`][refebm.objectives] are all minimized; with \(p =
+e^{-E} / Z\) (the lectures' \(f = -E\)), descending the CD gradient is the lectures' ascent on
 \(f(x_\text{train}) - f(x_\text{sample})\) (D7).
 """
 

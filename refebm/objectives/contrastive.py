@@ -16,14 +16,13 @@ With exact samples the estimate is unbiased (D8); with \(k\) MCMC steps started 
 (CD-k), at persistent chains (PCD) or at noise (short-run MCMC, D20) it is biased.
 
 The functions that return a parameter gradient take the model as a
-[`ParametricEnergy`][refebm.objectives.ParametricEnergy], built by
-``parametric(energy_of_theta, theta)`` from the energy as a function of its parameters;
-``theta`` is any autograd container (array, list, tuple, dict), and gradients come back in its
-shape. Arguments come in the package's order: the model, the data, the noise arrays, then
-scalars and options.
-Chains use [`refebm.samplers`][refebm.samplers]; the Langevin step is the CS236 one, \(x + \epsilon \nabla_x
-\log p + \sqrt{2\epsilon}\, z\) (Song and Kingma's \(x + \frac{\eta^2}{2} \nabla_x \log p + \eta
-z\) is \(\epsilon = \eta^2 / 2\); see [`refebm.samplers.conventions`][refebm.samplers.conventions]).
+[`ParametricEnergy`][refebm.objectives.ParametricEnergy], built by ``parametric(energy_of_theta,
+theta)`` from the energy as a function of its parameters; ``theta`` is any autograd container
+(array, list, tuple, dict), and gradients come back in its shape. Arguments come in the package's
+order: the model, the data, the noise arrays, then scalars and options. Chains use
+[`refebm.samplers`][refebm.samplers]; the Langevin step is the CS236 one, \(x + \epsilon \nabla_x
+\log p + \sqrt{2\epsilon}\, z\) (Song and Kingma's \(x + \frac{\eta^2}{2} \nabla_x \log p + \eta z\)
+is \(\epsilon = \eta^2 / 2\); see [`refebm.samplers.conventions`][refebm.samplers.conventions]).
 """
 
 from __future__ import annotations
@@ -189,8 +188,8 @@ def langevin_chains(energy, x0, noise, step_size, *, uniform=None):
     Math
     ----
     D11, D20: \(x^{t+1} = x^t + \epsilon \nabla_x \log p(x^t) + \sqrt{2\epsilon}\, z^t\) with
-    [`refebm.samplers.ula_step`][refebm.samplers.ula_step]; with ``uniform``, the proposal is accepted by
-    [`refebm.samplers.mala_step`][refebm.samplers.mala_step].
+    [`refebm.samplers.ula_step`][refebm.samplers.ula_step]; with ``uniform``, the proposal is
+    accepted by [`refebm.samplers.mala_step`][refebm.samplers.mala_step].
 
     Examples
     --------
@@ -244,8 +243,9 @@ def langevin_cd(energy, x_data, x0, noise, step_size, *, uniform=None):
     Returns
     -------
     CDResult
-        ``gradient`` (like ``energy.theta``) from [`cd_gradient`][refebm.objectives.cd_gradient] and ``x_model``, the
-        chains after \(k\) steps of [`langevin_chains`][refebm.objectives.langevin_chains] on \(E_\theta\).
+        ``gradient`` (like ``energy.theta``) from [`cd_gradient`][refebm.objectives.cd_gradient] and
+        ``x_model``, the chains after \(k\) steps of
+        [`langevin_chains`][refebm.objectives.langevin_chains] on \(E_\theta\).
 
     Math
     ----
@@ -290,8 +290,8 @@ def cd_k(energy, x_data, make_kernel, k, rng):
     x_data : array, shape (n, d)
     make_kernel : callable
         ``make_kernel(energy) -> kernel`` with ``kernel(state, rng) -> (state, info)`` (a
-        [`refebm.samplers.Kernel`][refebm.samplers.Kernel], e.g. ``lambda e: mala_kernel(e, 0.1)``), built for
-        the current parameters.
+        [`refebm.samplers.Kernel`][refebm.samplers.Kernel], e.g. ``lambda e: mala_kernel(e, 0.1)``),
+        built for the current parameters.
     k : int >= 1
     rng : numpy.random.Generator or int
 
@@ -409,9 +409,10 @@ def short_run(energy, x_data, k, step_size, rng, *, n_samples=None, init="unifor
     step_size : float > 0
         \(\epsilon\) of the CS236 step.
     rng : numpy.random.Generator or int
-        Draws, in this order: the starting points ([`noise_init`][refebm.objectives.noise_init]), then the noise
-        ``(k, n_samples, d)`` of [`langevin_chains`][refebm.objectives.langevin_chains] (so [`langevin_cd`][refebm.objectives.langevin_cd] fed the same
-        arrays gives the same result).
+        Draws, in this order: the starting points ([`noise_init`][refebm.objectives.noise_init]),
+        then the noise ``(k, n_samples, d)`` of
+        [`langevin_chains`][refebm.objectives.langevin_chains] (so
+        [`langevin_cd`][refebm.objectives.langevin_cd] fed the same arrays gives the same result).
     n_samples : int, optional
         Number of chains; default ``len(x_data)``.
     init, bounds

@@ -9,9 +9,11 @@ negative log-likelihood of data \(x_1, \dots, x_n\) is
     - \mathbb E_{p_\theta}[\nabla_\theta E_\theta]                     \quad\text{(D8)},
 \]
 
-with \(\log Z_\theta\) from [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature] (continuous, \(d \le 3\)) or
-[`refebm.partition.enumerate_states`][refebm.partition.enumerate_states] (finite state spaces); both are differentiable by
-autograd through the parameters the energy closes over, so the gradient is exact.
+with \(\log Z_\theta\) from [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature]
+(continuous, \(d \le 3\)) or
+[`refebm.partition.enumerate_states`][refebm.partition.enumerate_states] (finite state spaces); both
+are differentiable by autograd through the parameters the energy closes over, so the gradient is
+exact.
 
 In population form (D9), \(-\mathbb E_{p_\text{data}} \log p_\theta = \mathrm{KL}(p_\text{data}
 \,\|\, p_\theta) + H(p_\text{data})\): maximizing the likelihood minimizes the KL divergence.
@@ -77,7 +79,8 @@ def negative_log_likelihood(energy, x, *, bounds=None, states=None, log_z=None, 
         Data (points of the state space for a discrete model).
     bounds : sequence of d pairs (lo, hi), keyword-only
         Integrate \(e^{-E}\) over this box (\(d \le 3\), infinite ends allowed) with
-        [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature]; one pair per column of ``x``.
+        [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature]; one pair per column
+        of ``x``.
     states : array, shape (m, d), keyword-only
         All states of a finite model: \(\log Z = \operatorname{logsumexp}(-E(\text{states}))\)
         by [`refebm.partition.enumerate_states`][refebm.partition.enumerate_states].
@@ -136,7 +139,8 @@ def nll_gradient(energy, x, *, bounds=None, states=None, tol=1e-10):
         ``theta``.
     x : array, shape (n, d)
     bounds, states, tol
-        As in [`negative_log_likelihood`][refebm.objectives.negative_log_likelihood] (one of ``bounds``, ``states``).
+        As in [`negative_log_likelihood`][refebm.objectives.negative_log_likelihood] (one of
+        ``bounds``, ``states``).
 
     Returns
     -------
@@ -193,15 +197,16 @@ def cross_entropy(energy, data_log_prob, bounds, *, panels=None, tol=1e-9):
     data_log_prob : callable
         ``data_log_prob(x) -> (n,)``, normalized.
     bounds : sequence of (lo, hi)
-        A finite box holding the data's mass (checked to ``tol``); \(\log Z\) is integrated
-        over the same box by [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature].
+        A finite box holding the data's mass (checked to ``tol``); \(\log Z\) is integrated over the
+        same box by [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature].
     panels : int, optional
         Panels per dimension of the Gauss-Legendre rule for the data expectation.
     tol : float
 
     Math
     ----
-    D9: equals [`kl_divergence`][refebm.objectives.kl_divergence] + [`entropy`][refebm.objectives.entropy].
+    D9: equals [`kl_divergence`][refebm.objectives.kl_divergence] +
+    [`entropy`][refebm.objectives.entropy].
 
     Examples
     --------
@@ -222,8 +227,9 @@ def kl_divergence(energy, data_log_prob, bounds, *, panels=None, tol=1e-9):
     r"""\(\mathrm{KL}(p_\text{data} \,\|\, p_\theta) = \mathbb E_{p_\text{data}}[\log
     p_\text{data} + E_\theta] + \log Z_\theta\) by quadrature (d <= 3, NumPy).
 
-    Parameters are those of [`cross_entropy`][refebm.objectives.cross_entropy], in the same order (the model first, then
-    the data's density), although the divergence is written with the data first.
+    Parameters are those of [`cross_entropy`][refebm.objectives.cross_entropy], in the same order
+    (the model first, then the data's density), although the divergence is written with the data
+    first.
 
     Math
     ----

@@ -4,9 +4,9 @@ Every objective takes its model as an energy ``energy(x) -> (n,)`` with the para
 over, and its value is differentiated from outside (``autograd.grad(lambda th:
 score_matching_loss(partial(E, th), x))(th0)``). The few functions that *return* a parameter
 gradient ([`nll_gradient`][refebm.objectives.nll_gradient],
-[`cd_gradient`][refebm.objectives.cd_gradient] and the CD variants built on it) need to
-know which parameters to differentiate: they take a [`ParametricEnergy`][refebm.objectives.ParametricEnergy], an energy that
-still closes over its parameters but keeps them, and the function of them, at hand.
+[`cd_gradient`][refebm.objectives.cd_gradient] and the CD variants built on it) need to know which
+parameters to differentiate: they take a [`ParametricEnergy`][refebm.objectives.ParametricEnergy],
+an energy that still closes over its parameters but keeps them, and the function of them, at hand.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def gradient_in_dtype(gradient, *arrays):
 
 
 def parametric_iv(name, model):
-    """``model`` if it is a [`ParametricEnergy`][refebm.objectives.ParametricEnergy], else a ``TypeError`` that says how."""
+    """``model`` if it is a [`ParametricEnergy`][refebm.objectives.ParametricEnergy], else a
+    ``TypeError`` that says how to build one."""
     if not isinstance(model, ParametricEnergy):
         raise TypeError(
             f"`{name}` must be a ParametricEnergy so that the gradient has parameters to be "

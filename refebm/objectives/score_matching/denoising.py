@@ -112,9 +112,9 @@ def denoising_score_matching_loss(energy, x, noise, sigma, *, score=None, contro
         ``score(x) -> (n, d)``, the model as a score (any backend). DSM needs only the score;
         when ``score`` is given it is used and ``energy`` is not called.
     control_variate : bool
-        Subtract [`dsm_control_variate`][refebm.objectives.dsm_control_variate] (same expectation, variance bounded as
-        \(\sigma \to 0\)). It is computed in the cancellation-free form \(\tfrac12
-        \|s(\tilde x)\|^2 + z^\top (s(\tilde x) - s(x)) / \sigma + d / (2\sigma^2)\).
+        Subtract [`dsm_control_variate`][refebm.objectives.dsm_control_variate] (same expectation,
+        variance bounded as \(\sigma \to 0\)). It is computed in the cancellation-free form
+        \(\tfrac12 \|s(\tilde x)\|^2 + z^\top (s(\tilde x) - s(x)) / \sigma + d / (2\sigma^2)\).
     reduction : {"mean", "none"}
 
     Returns
@@ -192,8 +192,8 @@ def multiscale_denoising_score_matching_loss(energy, x, noise, sigmas, *, score=
     ----------
     energy : callable or None
         A noise-conditional energy ``energy(x, sigma) -> (n,)`` (for instance a
-        [`NoiseConditionalMLP`][refebm.energies.NoiseConditionalMLP]); ``None`` when the model is given as
-        ``score=``.
+        [`NoiseConditionalMLP`][refebm.energies.NoiseConditionalMLP]); ``None`` when the model is
+        given as ``score=``.
     x : array, shape (n, d)
         Clean data.
     noise : array, shape (L, n, d), or (n, d) with ``labels``
@@ -218,8 +218,9 @@ def multiscale_denoising_score_matching_loss(energy, x, noise, sigmas, *, score=
     -------
     loss : scalar (or (L,), or (n,))
         Without labels: \(\frac1L \sum_l \lambda(\sigma_l)\, \ell_\text{DSM}(\sigma_l)\), with
-        \(\ell_\text{DSM}\) of [`denoising_score_matching_loss`][refebm.objectives.denoising_score_matching_loss]. With labels:
-        \(\frac1n \sum_i \lambda(\sigma_{l_i})\, \tfrac12 \|s(x_i + \sigma_{l_i} z_i,
+        \(\ell_\text{DSM}\) of
+        [`denoising_score_matching_loss`][refebm.objectives.denoising_score_matching_loss]. With
+        labels: \(\frac1n \sum_i \lambda(\sigma_{l_i})\, \tfrac12 \|s(x_i + \sigma_{l_i} z_i,
         \sigma_{l_i}) + z_i / \sigma_{l_i}\|^2\).
 
     Math

@@ -258,9 +258,9 @@ def fisher_divergence(energy, data_log_prob, bounds, *, score=None, panels=None,
     data_log_prob : callable
         ``data_log_prob(x) -> (n,)``, normalized (its score comes from autograd).
     bounds, score, panels, tol
-        As in [`score_matching_population_loss`][refebm.objectives.score_matching_population_loss]. The arguments come model first, as
-        everywhere in refebm, although the divergence is written \(D_F(p_\text{data},
-        p_\theta)\).
+        As in [`score_matching_population_loss`][refebm.objectives.score_matching_population_loss].
+        The arguments come model first, as everywhere in refebm, although the divergence is written
+        \(D_F(p_\text{data}, p_\theta)\).
 
     Math
     ----
