@@ -200,17 +200,17 @@ def test_rbm_ais_recovers_the_exact_log_z(m, k, scale):
 def test_rbm_ais_bad_input():
     rbm = RBM(*fixed_rbm(3, 2, 0.5))
     with pytest.raises(TypeError, match="`rbm` must be a refebm.discrete.RBM"):
-        rbm_ais(np.zeros((3, 2)), [0.0, 1.0], 10, 0)
+        rbm_ais(np.zeros((3, 2)), [0.0, 1.0], 10, make_seed(0))
     with pytest.raises(ValueError, match="`betas` must start at 0 and end at 1"):
-        rbm_ais(rbm, [0.0, 0.5], 10, 0)
+        rbm_ais(rbm, [0.0, 0.5], 10, make_seed(0))
     with pytest.raises(ValueError, match="`n_samples` must be >= 2"):
-        rbm_ais(rbm, [0.0, 1.0], 1, 0)
+        rbm_ais(rbm, [0.0, 1.0], 1, make_seed(0))
     with pytest.raises(TypeError, match="`n_samples` must be an integer"):
-        rbm_ais(rbm, [0.0, 1.0], 10.0, 0)
+        rbm_ais(rbm, [0.0, 1.0], 10.0, make_seed(0))
     with pytest.raises(ValueError, match="`min_ess` must be >= 1"):
-        rbm_ais(rbm, [0.0, 1.0], 10, 0, min_ess=0.5)
+        rbm_ais(rbm, [0.0, 1.0], 10, make_seed(0), min_ess=0.5)
     with pytest.raises(ValueError, match="`n_steps` must be >= 1"):
-        rbm_ais(rbm, [0.0, 1.0], 10, 0, n_steps=0)
+        rbm_ais(rbm, [0.0, 1.0], 10, make_seed(0), n_steps=0)
 
 
 # -- degenerate weights: a warning, the ESS and an honest standard error --------------------------
@@ -252,7 +252,7 @@ def test_heavy_tailed_weights_are_caught_by_the_tail_index():
     log_p0 = lambda y: np.full(len(y), 0.0)   # noqa: E731
     with pytest.warns(DegenerateWeightsWarning, match=r"^ais: "):
         ais(lambda y: -log_w[: len(y)], x, log_p0, [0.0, 1.0],
-            lambda beta, e: mh_kernel(e, 0.5), rng=0)
+            lambda beta, e: mh_kernel(e, 0.5), rng=make_seed(0))
 
 
 def test_pareto_k_agrees_with_arviz():
@@ -342,10 +342,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match="`min_ess` must be >= 1"):
         importance_sampling(gauss_energy, x0, base_log_prob, min_ess=0.0)
     with pytest.raises(TypeError, match="`min_ess` must be a real number"):
-        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng=0, min_ess="10")
+        ais(gauss_energy, x0, base_log_prob, [0.0, 1.0], tr, rng=make_seed(0), min_ess="10")
     with pytest.raises(ValueError, match=r"`proposal_log_prob` returned -inf"):
         importance_sampling(gauss_energy, x0, lambda y: np.full(5, -np.inf))
     with pytest.raises(ValueError, match=r"kernel returned by `transition` must keep the "
                                          r"chains' shape \(5, 2\)"):
         ais(gauss_energy, x0, base_log_prob, [0.0, 1.0],
-            lambda b, e: (lambda state, rng: (np.zeros((5, 3)), None)), rng=0)
+            lambda b, e: (lambda state, rng: (np.zeros((5, 3)), None)), rng=make_seed(0))

@@ -252,26 +252,26 @@ def test_bad_input():
                     0.1)
     make = lambda en: ula_kernel(en, 0.1)  # noqa: E731
     with pytest.raises(ValueError, match="`k` must be >= 1"):
-        cd_k(parametric(gauss_energy, th), xd, make, 0, 0)
+        cd_k(parametric(gauss_energy, th), xd, make, 0, make_seed(0))
     with pytest.raises(TypeError, match="`k` must be an integer"):
-        cd_k(parametric(gauss_energy, th), xd, make, 1.5, 0)
+        cd_k(parametric(gauss_energy, th), xd, make, 1.5, make_seed(0))
     with pytest.raises(TypeError, match="`make_kernel` must be callable"):
-        cd_k(parametric(gauss_energy, th), xd, None, 1, 0)
+        cd_k(parametric(gauss_energy, th), xd, None, 1, make_seed(0))
     with pytest.raises(TypeError, match="`rng` must be"):
         cd_k(parametric(gauss_energy, th), xd, make, 1, "seed")
     with pytest.raises(ValueError,
                        match=r"`chains` must have the event dimension of `x_data` \(1\)"):
-        persistent_cd(parametric(gauss_energy, th), xd, np.zeros((2, 2)), make, 1, 0)
+        persistent_cd(parametric(gauss_energy, th), xd, np.zeros((2, 2)), make, 1, make_seed(0))
     with pytest.raises(ValueError, match="`init` must be one of"):
-        short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, init="laplace")
+        short_run(parametric(gauss_energy, th), xd, 2, 0.1, make_seed(0), init="laplace")
     with pytest.raises(ValueError, match=r"`bounds\[0\]` must have lo < hi"):
-        short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, bounds=(1.0, -1.0))
+        short_run(parametric(gauss_energy, th), xd, 2, 0.1, make_seed(0), bounds=(1.0, -1.0))
     with pytest.raises(ValueError, match="`bounds` must be finite"):
         noise_init(2, 1, make_seed(0), bounds=(-np.inf, 1.0))
     with pytest.raises(ValueError, match="`n_samples` must be >= 1"):
-        short_run(parametric(gauss_energy, th), xd, 2, 0.1, 0, n_samples=0)
+        short_run(parametric(gauss_energy, th), xd, 2, 0.1, make_seed(0), n_samples=0)
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        short_run(parametric(gauss_energy, th), xd, 2, -0.1, 0)
+        short_run(parametric(gauss_energy, th), xd, 2, -0.1, make_seed(0))
     with pytest.raises(ValueError, match="`d` must be >= 1"):
         noise_init(2, 0, make_seed(0))
     with pytest.raises(TypeError, match="`init` must be 'uniform' or 'gaussian'"):
@@ -283,9 +283,9 @@ def test_gradients_need_a_parametric_energy():
     e = lambda y: y[:, 0] ** 2  # noqa: E731
     for call in (lambda: cd_gradient(e, x, x),
                  lambda: langevin_cd(e, x, x, np.zeros((1, 3, 1)), 0.1),
-                 lambda: cd_k(e, x, lambda en: ula_kernel(en, 0.1), 1, 0),
-                 lambda: persistent_cd(e, x, x, lambda en: ula_kernel(en, 0.1), 1, 0),
-                 lambda: short_run(e, x, 1, 0.1, 0)):
+                 lambda: cd_k(e, x, lambda en: ula_kernel(en, 0.1), 1, make_seed(0)),
+                 lambda: persistent_cd(e, x, x, lambda en: ula_kernel(en, 0.1), 1, make_seed(0)),
+                 lambda: short_run(e, x, 1, 0.1, make_seed(0))):
         with pytest.raises(TypeError, match=r"`energy` must be a ParametricEnergy .*"
                                             r"refebm.objectives.parametric\(energy_of_theta"):
             call()
@@ -293,7 +293,7 @@ def test_gradients_need_a_parametric_energy():
         parametric("E", 1.0)
     model = parametric(gauss_energy, np.array([0.3, 1.7]))
     with pytest.raises(ValueError, match="`step_size` must be > 0"):
-        short_run(model, x, 2, -0.1, 0)
+        short_run(model, x, 2, -0.1, make_seed(0))
     with pytest.raises(ValueError, match=r"`noise` must have shape \(k, 3, 1\)"):
         langevin_cd(model, x, x, np.zeros((2, 3, 2)), 0.1)
     # the helper: the same energy, re-evaluated at other parameters, and its gradient
