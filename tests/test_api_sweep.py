@@ -882,6 +882,16 @@ PRESERVING = {"list", "float32", "int", "float", "torch", "jax", "real_torch"}
 FOREIGN = {"torch", "jax", "real_torch"}
 
 
+_N_ARRAYS: dict[int, int] = {}
+
+
+def _n_arrays(spec_):
+    """How many array arguments the valid call of ``spec_`` has (computed once)."""
+    if id(spec_) not in _N_ARRAYS:
+        _N_ARRAYS[id(spec_)] = sum(isinstance(a, np.ndarray) for a in spec_.args().values())
+    return _N_ARRAYS[id(spec_)]
+
+
 def _mutations(value, name, spec_):
     """``[(mutation, new value)]`` for one argument."""
     out = []
@@ -901,7 +911,7 @@ def _mutations(value, name, spec_):
         if _HAVE_TORCH:
             import torch
             out.append(("real_torch", torch.as_tensor(v)))
-        n_arrays = sum(isinstance(a, np.ndarray) for a in spec_.args().values())
+        n_arrays = _n_arrays(spec_)
         linked = spec_.linked if spec_.linked is not None else (() if n_arrays < 2 else None)
         if v.ndim >= 1 and (linked is None or name in linked):
             if v.shape[-1] > 1:
