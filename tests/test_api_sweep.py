@@ -11,8 +11,12 @@ Each outcome must be either
   accepted only where ``accept`` below says why (a documented result, e.g. ``+inf`` energy
   off the support).
 
+A shape mismatch is a relation between two arguments, so its error may name either of them.
 Anything else (a silent result, ``AttributeError``, ``IndexError``, a raw broadcast error, a
-message that does not name the argument) fails. The callables are enumerated from the
+message that does not name the argument) fails. The public methods of the model classes and
+the callables that public functions return (a composed energy, a score) get rows too.
+A real torch tensor is added to the mutations when torch is installed. The callables are
+enumerated from the
 ``__all__`` of ``refebm`` and of its submodules, so a new public function without a row in
 ``SPECS`` (or a reasoned entry in ``EXEMPT``) fails ``test_every_public_callable_has_a_row``.
 
