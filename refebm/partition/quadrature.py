@@ -25,7 +25,9 @@ with \(\sigma(z) = 1/(1 + e^{-z})\), so \((b - a)\sigma(2u) = (b-a)(1 + \tanh u)
 distance to each end is computed directly (never as a difference of nearly equal numbers).
 The transformed integrand \(e^{-E(\phi(t))} \phi'(t)\) decays double exponentially in
 \(t\), even for integrable singularities at the ends, so the trapezoidal sum converges
-quickly and its change between successive steps estimates its error.
+quickly. How convergence is judged (a twin rule on new nodes, and the pattern of three
+halvings of the step), what the error estimate bounds and what no rule can see are described
+in the docstring of `quadrature` and measured by ``benchmarks/bench_quadrature_reliability.py``.
 """
 
 from __future__ import annotations
@@ -1053,7 +1055,17 @@ def quadrature(energy, bounds, *, points=None, tol=1e-10, check=False, max_evals
                 exc.result = exc.result._replace(log_z=exc.result.log_z + log_det,
                                                  n_evals=exc.result.n_evals + n_evals)
             raise
-        full = [(bounds, res._replace(log_z=res.log_z + log_det))]
+        # the nodes' placement in x (the rule saw only y, centred at 0)
+        sd = np.sqrt(np.sum(chol**2, axis=1))
+        placed = float(np.sum(np.spacing(np.abs(mean)) / sd))
+        if placed >= tol:
+            raise IntegrationError(
+                f"did not reach `tol`={tol:g}: `tol` is below the float64 resolution of log Z "
+                f"for this energy (about {placed:.2g}): floats are too sparse where the mass is "
+                f"(near x = {np.array2string(mean, precision=4)}), relative to its width. Ask "
+                "for a larger `tol`, or shift the variable so that the mass sits near the origin.",
+                QuadratureResult(res.log_z + log_det, res.error + placed, n_evals + res.n_evals))
+        full = [(bounds, res._replace(log_z=res.log_z + log_det, error=res.error + placed))]
         n_evals += res.n_evals
     else:
         log_det, integrand = 0.0, energy
@@ -1090,36 +1102,58 @@ def _affine_energy(energy, mean, chol, xp):
 
 
 def _whitening(energy, bounds, max_evals, max_level, xp):
-    r"""Mean \(\mu\) and Cholesky factor \(L\) of the mass, from a rough pass (tol 1e-3).
+    r"""Mean \(\mu\) and Cholesky factor \(L\) of the mass, from two rough passes.
 
     On \(\mathbb R^d\) the integral is unchanged by \(x = \mu + L y\) (it gains
     \(\log|\det L|\)), and in \(y\) a correlated or elongated density is round, so an
-    axis-aligned tensor grid resolves it with far fewer nodes (efficiency only). ``None`` when
-    the pass fails or the covariance it sees is degenerate.
+    axis-aligned tensor grid resolves it with far fewer nodes (efficiency only). Each pass
+    stops at the first level whose estimate moved by less than 1%; the second runs in the
+    coordinates the first found. ``None`` when a pass fails or sees a degenerate covariance.
     """
-    try:
-        pilot = _de_box(energy, bounds, 1e-3, max_evals // 10, max_level, xp,
-                        [()] * len(bounds), pilot=True)
-    except IntegrationError:
-        return None, 0
-    e, axes = pilot.parts[0]
+    d = len(bounds)
+    mean, chol, n_evals = np.zeros(d), np.eye(d), 0
+    for _ in range(2):
+        try:
+            pilot = _de_box(_affine_energy(energy, mean, chol, xp), bounds, 1e-3,
+                            max_evals // 20, max_level, xp, [()] * d, pilot=True)
+        except IntegrationError:
+            return None, n_evals
+        n_evals += pilot.n_evals
+        moments = _moments(*pilot.parts[0])
+        if moments is None:
+            return None, n_evals
+        m_y, c_y = moments
+        mean, chol = mean + chol @ m_y, chol @ c_y
+    return (mean, chol), n_evals
+
+
+def _moments(e, axes):
+    """Mean and Cholesky factor of the covariance of the mass on a level's grid, each axis's
+    variance widened by a twelfth of the squared node spacing where the mass is (a coarse grid
+    sees a narrow direction as one row of nodes); ``None`` if degenerate."""
+    if any(ax.n_lo or ax.n_hi for ax in axes):
+        return None
     F = -np.reshape(to_numpy(getval(e)).astype(np.float64), [ax.x.size for ax in axes])
     L = _log_terms(F, axes, anp)
-    if any(ax.n_lo or ax.n_hi for ax in axes):
-        return None, pilot.n_evals
-    w = np.exp(L - L[np.isfinite(L)].max()).ravel()
+    w = np.exp(L - L[np.isfinite(L)].max())
     w /= w.sum()
     X = _grid(axes)
-    mean = w @ X
-    cov = (X - mean).T @ ((X - mean) * w[:, None])
+    mean = w.ravel() @ X
+    cov = (X - mean).T @ ((X - mean) * w.ravel()[:, None])
+    for i, ax in enumerate(axes):
+        p = w.sum(axis=tuple(a for a in range(w.ndim) if a != i))
+        gaps = np.diff(ax.x)
+        if gaps.size:
+            gap = float(0.5 * (p[:-1] + p[1:]) @ gaps / max(float(p.sum()), 1e-300))
+            cov[i, i] += gap * gap / 12.0
     cov = 0.5 * (cov + cov.T)
     try:
         chol = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        return None, pilot.n_evals
+        return None
     if not np.all(np.isfinite(chol)) or np.linalg.cond(cov) > 1e12:
-        return None, pilot.n_evals
-    return (mean, chol), pilot.n_evals
+        return None
+    return mean, chol
 
 
 def _cross_check(energy, boxes, log_z, error, tol):
