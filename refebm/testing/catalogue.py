@@ -519,6 +519,131 @@ ENTRIES = (
           "-log Z", "log Z", _Z, lambda p: -p.log_z),
 )
 
+# ---- statistical quantities: R-hat, ESS, KSD, log Z from importance weights -----------------
+# (computed by refebm.testing.variants; checked by refebm.testing.statistical)
+
+_VEH = ("Vehtari, Gelman, Simpson, Carpenter and Buerkner (2021), Rank-normalization, folding, "
+        "and localization: an improved R-hat, Bayesian Analysis 16(2), arXiv:1903.08008 (D22)")
+_GR = ("Gelman and Rubin (1992), Inference from iterative simulation using multiple sequences, "
+       "Statistical Science 7(4), doi:10.1214/ss/1177011136 (D22)")
+_BDA = ("Gelman et al. (2013), Bayesian Data Analysis, 3rd ed., section 11.5 (split R-hat, "
+        "variogram ESS; Stan up to 2.17) (D22)")
+_GEY = "Geyer (1992), Practical Markov chain Monte Carlo, Statistical Science 7(4), doi:10.1214/ss/1177011137 (D22)"
+_KSD = ("Liu, Lee and Jordan (2016), A kernelized Stein discrepancy for goodness-of-fit tests, "
+        "ICML, arXiv:1602.03253 (D12)")
+_AIS = "Neal (2001), Annealed importance sampling, Statistics and Computing 11, arXiv:physics/9803008 (D1, D5)"
+
+
+def _per_chain_component(fn):
+    def compute(p):
+        x = np.asarray(p.chains, dtype=np.float64)
+        if x.ndim == 3:
+            return np.array([fn(x[:, :, k]) for k in range(x.shape[2])])
+        return fn(x)
+
+    return compute
+
+
+def _variant(name):
+    def fn(*args):
+        from . import variants
+
+        return getattr(variants, name)(*args)
+
+    return fn
+
+
+def _chains_form(name):
+    return _per_chain_component(_variant(name))
+
+
+def _ksd_form(name):
+    return lambda p: _variant(name)(p.x, p.score, float(p.c), float(p.beta))
+
+
+_REFERENCE.update({
+    "rhat": _chains_form("rhat_reference"),
+    "ess": _chains_form("ess_reference"),
+    "ksd": _ksd_form("ksd_reference"),
+    "ais_log_normalizer": lambda p: _variant("log_normalizer")(p.log_weights),
+})
+QUANTITIES = tuple(_REFERENCE)
+PARTS.update({
+    "rhat": {"chains": "(chain, draw[, dim]) draws, ArviZ's layout"},
+    "ess": {"chains": "(chain, draw[, dim]) draws, ArviZ's layout"},
+    "ksd": {"x": "(n, d) points", "score": "(n, d) s(x)", "c": "IMQ scale",
+            "beta": "IMQ exponent"},
+    "ais_log_normalizer": {"log_weights": "(n,) log importance (or AIS) weights",
+                           "n_transitions": "K, the number of annealing transitions"},
+})
+
+_RHAT_OK = "max(split R-hat of rank-normalized draws, of rank-normalized folded draws)"
+_ESS_OK = "S / tau, rank-normalized split chains, Geyer's initial monotone sequence"
+_KSD_OK = "1/(n(n-1)) sum_{i != j} u_p(x_i, x_j)"
+_AIS_OK = "logsumexp_i log w_i - log n"
+
+ENTRIES = ENTRIES + (
+    Entry("RHAT-CLASSIC", "bug", "rhat",
+          "Gelman and Rubin's original R-hat: whole chains, no split and no ranks, so a trend "
+          "within chains and chains that differ only in spread go unnoticed.",
+          "sqrt(((n-1)/n W + B/n) / W) on the whole chains", _RHAT_OK, _GR,
+          _chains_form("rhat_classic")),
+    Entry("RHAT-SPLIT-NO-RANK", "bug", "rhat",
+          "Split R-hat of the raw draws (BDA3, Stan before 2.18): no rank normalization, so "
+          "heavy tails and chains that differ only in spread go unnoticed.",
+          "sqrt(((n-1)/n W + B/n) / W) on split raw chains", _RHAT_OK, _BDA,
+          _chains_form("rhat_split_no_rank")),
+    Entry("RHAT-BULK-ONLY", "bug", "rhat",
+          "Only the bulk R-hat of the rank-normalized split chains: the folded (tail) version "
+          "is missing, so chains that differ in scale but not location pass.",
+          "split R-hat of rank-normalized draws only", _RHAT_OK, _VEH,
+          _chains_form("rhat_bulk_only")),
+    Entry("ESS-NO-RANK", "convention", "ess",
+          "ESS of the split chains without rank normalization (ArviZ's method='mean'): the ESS "
+          "of the sample mean, a different (legitimate) quantity from the bulk ESS, undefined "
+          "for heavy tails.",
+          "S / tau on split raw chains (Geyer's monotone sequence)", _ESS_OK, _VEH,
+          _chains_form("ess_no_rank")),
+    Entry("ESS-FIRST-NEGATIVE", "bug", "ess",
+          "The autocorrelation sum is truncated at the first negative rho_t instead of Geyer's "
+          "positive pair sums made monotone: noisy at long lags, it over- or under-states ESS.",
+          "S / (1 + 2 sum_{t < T} rho_t), T = first t with rho_t < 0", _ESS_OK, _GEY,
+          _chains_form("ess_first_negative")),
+    Entry("ESS-OLD-STAN", "bug", "ess",
+          "BDA3's variogram ESS (Stan up to 2.17): raw split chains, rho_t = 1 - V_t / (2 var+), "
+          "pair sums until the first negative one, no monotone step and no ranks.",
+          "S / (1 + 2 sum_{t=1}^{T} rho_t), rho_t = 1 - V_t / (2 var+)", _ESS_OK, _BDA,
+          _chains_form("ess_old_stan")),
+    Entry("KSD-V-STATISTIC", "bug", "ksd",
+          "The V-statistic: the diagonal u_p(x_i, x_i) is kept, which biases KSD^2 upwards by "
+          "E[u_p(x, x)] / n, so a perfect sampler never reaches 0.",
+          "1/n^2 sum_{i, j} u_p(x_i, x_j)", _KSD_OK, _KSD, _ksd_form("ksd_v_statistic")),
+    Entry("KSD-OVER-N2", "bug", "ksd",
+          "The off-diagonal sum is divided by n^2 instead of n(n - 1): the U-statistic scaled "
+          "by (n - 1)/n.",
+          "1/n^2 sum_{i != j} u_p(x_i, x_j)", _KSD_OK, _KSD, _ksd_form("ksd_over_n_squared")),
+    Entry("KSD-IMQ-C-UNSQUARED", "convention", "ksd",
+          "The IMQ kernel is written (c + |x - y|^2)^beta: the same kernel with scale sqrt(c); "
+          "pass c**2 to compare.",
+          "U-statistic with k = (c + r^2)^beta", _KSD_OK + " with k = (c^2 + r^2)^beta", _KSD,
+          _ksd_form("ksd_c_not_squared")),
+    Entry("AIS-SUMMED-WEIGHTS", "bug", "ais_log_normalizer",
+          "The weights are summed, not averaged: log Z is too high by log n (n particles).",
+          "logsumexp_i log w_i", _AIS_OK, _AIS,
+          lambda p: _variant("log_normalizer_summed")(p.log_weights)),
+    Entry("AIS-OVER-ALL-STEPS", "bug", "ais_log_normalizer",
+          "The weights are averaged over particles times annealing transitions (n K) instead of "
+          "over particles: log Z is too low by log K.",
+          "logsumexp_i log w_i - log(n K)", _AIS_OK, _AIS,
+          lambda p: _variant("log_normalizer_over_all_steps")(p.log_weights,
+                                                              float(p.n_transitions))),
+    Entry("AIS-MEAN-LOG-WEIGHTS", "bug", "ais_log_normalizer",
+          "The log weights are averaged instead of the weights: by Jensen's inequality a lower "
+          "bound on log Z, not an estimate of it.",
+          "mean_i log w_i", _AIS_OK, _AIS,
+          lambda p: _variant("log_normalizer_mean_log")(p.log_weights)),
+)
+
 _BY_ID = {e.id: e for e in ENTRIES}
 assert len(_BY_ID) == len(ENTRIES)
 
