@@ -107,6 +107,7 @@ class _Cont(NamedTuple):
     index: tuple          # slabs of the evaluated tensor used by the fit, nearest the end first
     W: np.ndarray         # (n_continued, len(index)): continued log-density = W @ slabs
     W_low: np.ndarray     # the same model with one term fewer (for the error estimate)
+    W_low2: np.ndarray | None = None  # two terms fewer (the power law alone), when W has four
 
 
 class _Axis(NamedTuple):
@@ -259,13 +260,15 @@ def _fit(ell, ell_cont, direction, log_scale):
         return basis(ell_cont, n) @ np.linalg.inv(basis(ell[[rows[i] for i in used]], n))
 
     zero = np.zeros((ell_cont.size, 1))
+    W_low2 = None
     if k == 4:
         W, W_low = weights(4, [0, 1, 2, 3]), np.concatenate([weights(3, [0, 1, 2]), zero], 1)
+        W_low2 = np.concatenate([weights(2, [0, 1]), zero, zero], 1)
     else:
         W = np.concatenate([weights(2, [0, 1]), zero], 1)
         W_low = np.concatenate([zero, weights(2, [1, 2])], 1)
     index = tuple(j if direction > 0 else -1 - j for j in rows)
-    return _Cont(index, W, W_low)
+    return _Cont(index, W, W_low, W_low2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -281,7 +284,8 @@ def _continued(F, axis, cont, low, xp):
     """Log-density at the continued nodes of one end (see `_fit`), -inf where a fitted
     node has zero density."""
     slabs = [_slab(F, axis, k) for k in cont.index]
-    W = cont.W_low if low else cont.W
+    W = {0: cont.W, 1: cont.W_low, 2: cont.W_low2 if cont.W_low2 is not None else cont.W_low}[
+        int(low)]
     ok_host = np.logical_and.reduce([np.isfinite(to_numpy(getval(s))) for s in slabs])
     ok = xp.asarray(ok_host)
     zero = xp.asarray(0.0)
@@ -559,10 +563,12 @@ def _embedded_check(level, twin, extra):
 
 
 def _placement(level):
-    """How finely float64 places nodes where the mass is, relative to its width: on each axis
-    the spacing of floats at the centre of the marginal mass over its standard deviation
-    (N(1e9, 1) cannot be integrated to better than about 1e-7 relative: floats there are
-    1.2e-7 apart). The log-density at a node is off by about that times its slope."""
+    """How finely float64 places nodes where the mass is, on each axis: the spacing of floats
+    at the centre of the marginal mass over its standard deviation (N(1e9, 1) cannot be
+    integrated to better than about 1e-7 relative: floats there are 1.2e-7 apart), plus the
+    root sum of squares over the nodes of mass x |d log density / dx| x float spacing (the
+    rounding noise of nodes crowded against a finite non-zero end, where a singular density
+    is steep)."""
     margins = _margins_of(level)
     if margins is None:
         return 0.0
@@ -576,6 +582,13 @@ def _placement(level):
         spread = math.sqrt(max(float(w @ (ax.x - centre) ** 2), 0.0))
         if spread > 0:
             out += float(np.spacing(abs(centre))) / spread
+        log_w = ax.log_w[ax.n_lo:ax.log_w.size - ax.n_hi]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_m = np.log(w) - log_w  # log of the marginal density at the nodes
+            slope = np.gradient(log_m, ax.x)
+            terms = w * np.abs(slope) * np.spacing(np.abs(ax.x))
+        terms = terms[np.isfinite(terms)]
+        out += float(np.sqrt(np.sum(terms**2)))
     return out
 
 
@@ -737,11 +750,21 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False,
 
 
 def _ends_error(level):
-    """The change of log Z_h when the continued ends use one term fewer (see `_fit`)."""
+    r"""The error of the continued ends (see `_fit`).
+
+    With \(\delta_1\) the change of \(\log T_h\) when the continued ends use one term fewer
+    and \(\delta_2\) the change from that model to the power law alone, the terms of the
+    model fall geometrically when \(\delta_2 > \delta_1\): the first omitted term is then
+    estimated as \(10\,\delta_1^2/\delta_2\) (ten times the geometric guess), never above
+    \(\delta_1\); otherwise \(\delta_1\)."""
     if not any(ax.n_lo or ax.n_hi for ax in level.axes):
         return 0.0
-    low = _log_terms(level.F, level.axes, anp, low=True)
-    return abs(level.log_z - _marginals(low)[0])
+    low1 = _marginals(_log_terms(level.F, level.axes, anp, low=1))[0]
+    low2 = _marginals(_log_terms(level.F, level.axes, anp, low=2))[0]
+    d1, d2 = abs(level.log_z - low1), abs(low1 - low2)
+    if d2 > d1 > 0.0:
+        return min(d1, 10.0 * d1 * d1 / d2)
+    return d1
 
 
 def _widen(maps, axes, margins, ranges, full, thr):
