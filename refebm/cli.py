@@ -8,7 +8,9 @@ if a chain breaks (or, with ``--wrong-forms``, if a wrong form fails to break). 
 columns by default, with the math as plain text; ``--wide`` prints the full text (raw LaTeX,
 every digit, one row per line) and ``--json`` a JSON document with a record of every row.
 ``refebm figures`` regenerates every figure of the docs (``--list``, ``--only NAME``,
-``--out DIR``, ``--fast``).
+``--out DIR``, ``--fast``). ``refebm vectors --out DIR`` writes the golden test vectors, and
+``refebm check RESULTS.json`` grades another implementation's values on them (exit 0 only when
+every case passes or is allowed by ``--allow FILE``).
 
 This module imports only the standard library at the top: the numerical modules are imported by
 the subcommand that needs them, so ``refebm --help`` and ``refebm --version`` start at once.
@@ -114,6 +116,50 @@ def _figures(args) -> int:
     return 0
 
 
+def _vectors(args) -> int:
+    from .vectors import load, write
+
+    paths = write(args.out, seed=args.seed)
+    for path in paths:
+        print(path)
+    if args.count:
+        print(f"{sum(doc['numberOfTests'] for doc in load(args.out).values())} cases")
+    return 0
+
+
+def _read_allow(path):
+    """Entry ids (or quantity names) allowed, one per line (``#`` comments) or a JSON list."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if text.lstrip().startswith("["):
+        items = json.loads(text)
+        if not all(isinstance(i, str) for i in items):
+            raise ValueError(f"{path}: the allow list must hold strings (entry ids), got "
+                             f"{items!r}")
+        return set(items)
+    return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
+
+
+def _check(args) -> int:
+    from .vectors import build, format_grades, grade, load, read_results
+
+    vectors = load(args.vectors) if args.vectors else build()
+    results, dtype = read_results(args.results)
+    allow = _read_allow(args.allow) if args.allow else set()
+    known = {e for doc in vectors.values() for e in doc["notes"]} | set(vectors)
+    unknown = sorted(allow - known)
+    if unknown:
+        raise ValueError(f"{args.allow}: unknown entry ids or quantities {unknown}")
+    grades, problems = grade(results, vectors, dtype=dtype, allow=allow)
+    ok = all(g.ok for g in grades) and not problems
+    if args.json:
+        _print_json({"command": "check", "version": _version(), "dtype": dtype, "ok": ok,
+                     "cases": [g.to_json() for g in grades], "problems": problems})
+    else:
+        print(format_grades(grades, problems, width=WIDTH))
+    return 0 if ok else 1
+
+
 def _add_output_options(sub):
     group = sub.add_mutually_exclusive_group()
     group.add_argument("--wide", action="store_true",
@@ -150,6 +196,27 @@ def build_parser() -> argparse.ArgumentParser:
     fig.add_argument("--fast", action="store_true", help="small, quick versions")
     fig.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     fig.set_defaults(func=_figures)
+    vec = sub.add_parser("vectors", help="write the golden test vectors (one JSON file per "
+                                         "quantity)")
+    vec.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    vec.add_argument("--seed", type=int, default=0, help="random seed of the inputs (default 0)")
+    vec.add_argument("--count", action="store_true", help="also print the number of cases")
+    vec.set_defaults(func=_vectors)
+    chk = sub.add_parser("check", help="grade a results file {tcId: value} against the golden "
+                                       "vectors; exit 1 unless every case passes",
+                         description="Grade each case as PASSED, EQUIVALENT_CONVENTION, "
+                                     "MATCHES_KNOWN_BUG, WRONG_RESULT or NOT_PROVIDED; exit 0 "
+                                     "only when every case passes or is allowed.")
+    chk.add_argument("results", metavar="RESULTS.json",
+                     help="{tcId: value}, or {\"dtype\": \"float32\", \"results\": {...}}")
+    chk.add_argument("--vectors", metavar="DIR", default=None,
+                     help="folder written by `refebm vectors` (default: the vectors of this "
+                          "version, built in memory)")
+    chk.add_argument("--json", action="store_true", help="a JSON report instead of the table")
+    chk.add_argument("--allow", metavar="FILE", default=None,
+                     help="entry ids (deliberate conventions) or quantity names to accept, one "
+                          "per line or a JSON list")
+    chk.set_defaults(func=_check)
     return parser
 
 
