@@ -5,9 +5,68 @@ a foreign function and the inputs, runs it, converts what it returns once to Num
 refebm's value on the same inputs and returns a [`CheckResult`][refebm.testing.CheckResult] that
 says ``pass``, ``equivalent_convention``, ``known_bug`` or ``fail`` and names the catalogued
 bug or convention the foreign value matches ([`catalogue`][refebm.testing.catalogue]).
+Every ``check_<name>`` has an ``assert_<name>`` twin that raises ``AssertionError`` with the
+result's text unless it passed (an equivalent convention passes), for use in a foreign pytest
+suite. [`problems()`][refebm.testing.problems] gives small fixed models with all their inputs.
 """
 
-from . import catalogue
-from ._result import STATUSES, CheckResult, Comparison, Tolerance, compare
+import functools as _functools
 
-__all__ = ["catalogue", "CheckResult", "Tolerance", "Comparison", "compare", "STATUSES"]
+from . import catalogue, checks
+from ._adapters import jax_function, torch_function
+from ._convert import ForeignCallError, ForeignValueError
+from ._problems import Problem, problems
+from ._result import STATUSES, CheckResult, Comparison, Tolerance, compare
+from .checks import (
+    check_cd_gradient,
+    check_denoising_score_matching_loss,
+    check_hutchinson_trace,
+    check_langevin_step,
+    check_log_partition,
+    check_mala_step,
+    check_mh_log_acceptance,
+    check_nce_loss,
+    check_score,
+    check_score_matching_loss,
+    check_sliced_score_matching_loss,
+)
+
+_CHECKS = [check_score, check_score_matching_loss, check_sliced_score_matching_loss,
+           check_hutchinson_trace, check_denoising_score_matching_loss, check_nce_loss,
+           check_cd_gradient, check_langevin_step, check_mh_log_acceptance, check_mala_step,
+           check_log_partition]
+
+try:
+    from . import statistical
+    from .statistical import check_ess, check_ksd, check_rhat, check_sampler
+except ImportError as _err:  # the statistical checks live in their own module
+    if "statistical" not in str(_err):
+        raise
+    statistical = None
+else:
+    _CHECKS += [check_sampler, check_rhat, check_ess, check_ksd]
+
+
+def _twin(check):
+    @_functools.wraps(check)
+    def assert_fn(*args, allow_conventions=True, **kwargs):
+        return check(*args, **kwargs).assert_ok(allow_conventions=allow_conventions)
+
+    short = check.__name__[len("check_"):]
+    assert_fn.__name__ = assert_fn.__qualname__ = f"assert_{short}"
+    assert_fn.__doc__ = (
+        f"``{check.__name__}(...)`` then ``.assert_ok()``: raise ``AssertionError`` with the "
+        f"result's text unless it passed (``allow_conventions=False`` rejects an equivalent "
+        f"convention too); return the result otherwise. Arguments as "
+        f"[`{check.__name__}`][refebm.testing.{check.__name__}].")
+    return assert_fn
+
+
+for _check in _CHECKS:
+    globals()["assert_" + _check.__name__[len("check_"):]] = _twin(_check)
+
+__all__ = (["catalogue", "checks", "statistical", "CheckResult", "Tolerance", "Comparison",
+            "compare", "STATUSES", "ForeignCallError", "ForeignValueError", "Problem",
+            "problems", "torch_function", "jax_function"]
+           + [c.__name__ for c in _CHECKS]
+           + ["assert_" + c.__name__[len("check_"):] for c in _CHECKS])
