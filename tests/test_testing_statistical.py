@@ -1,0 +1,349 @@
+"""refebm.testing.statistical: samplers against a law, R-hat, ESS, KSD and log Z checks.
+
+Foreign implementations here are written independently of refebm's code (the R-hat and ESS of
+the plain vector script, and the small functions below), each with one catalogued variant planted
+at a time; the correct twin must pass and each variant must be named by its id.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+import vectors_plain_script as plain
+from refebm.families import Exponential, Gaussian, GaussianMixture
+from refebm.testing import catalogue
+from refebm.testing.statistical import (check_ess, check_ksd, check_log_partition, check_rhat,
+                                        check_sampler, detectable_shift, dkwm_epsilon)
+from seeding import make_rng, make_seed
+
+# -- foreign diagnostics (independent NumPy code) ----------------------------------------------
+
+
+def foreign_rhat(x, *, split=True, rank=True, fold=True):
+    s = plain._split(x) if split else x
+    if not rank:
+        return plain._gr(s)
+    bulk = plain._gr(plain._z(s))
+    return max(bulk, plain._gr(plain._z(np.abs(s - np.median(s))))) if fold else bulk
+
+
+def foreign_ess(x, *, rank=True):
+    s = plain._split(x)
+    return plain._ess(plain._z(s) if rank else s)
+
+
+def _rho(x):
+    m, n = x.shape
+    acov = np.array([np.correlate(c - c.mean(), c - c.mean(), "full")[n - 1:] / n for c in x])
+    w = np.mean(acov[:, 0]) * n / (n - 1)
+    var_plus = w * (n - 1) / n + np.var(x.mean(axis=1), ddof=1)
+    return 1.0 - (w - acov.mean(axis=0)) / var_plus
+
+
+def foreign_ess_first_negative(x):
+    z = plain._z(plain._split(x))
+    rho = _rho(z)
+    neg = np.flatnonzero(rho < 0)
+    t_stop = neg[0] if neg.size else rho.size
+    return z.size / (1.0 + 2.0 * np.sum(rho[1:t_stop]))
+
+
+def foreign_ess_old_stan(x):
+    z = plain._split(x)
+    m, n = z.shape
+    var_plus = (n - 1) / n * np.mean(np.var(z, axis=1, ddof=1)) + np.var(z.mean(axis=1), ddof=1)
+    rho = np.array([1.0 - np.mean((z[:, t:] - z[:, :n - t]) ** 2) / (2 * var_plus)
+                    for t in range(n)])
+    t = 1
+    while t + 2 < n and rho[t + 1] + rho[t + 2] >= 0:
+        t += 2
+    return m * n / (1.0 + 2.0 * np.sum(rho[1:t + 1]))
+
+
+def foreign_ksd(x, s, *, c=1.0, beta=-0.5, diagonal=False, divisor="n(n-1)", c_squared=True):
+    n, d = x.shape
+    r = x[:, None, :] - x[None, :, :]
+    r2 = np.sum(r * r, axis=-1)
+    q = (c * c if c_squared else c) + r2
+    u = (q**beta * (s @ s.T) + 2 * beta * q ** (beta - 1) * np.einsum("ijk,ijk->ij", r,
+                                                                     s[None] - s[:, None])
+         - 2 * beta * d * q ** (beta - 1) - 4 * beta * (beta - 1) * q ** (beta - 2) * r2)
+    total = u.sum() if diagonal else u.sum() - np.trace(u)
+    return total / (n * (n - 1) if divisor == "n(n-1)" else n * n)
+
+
+def ar1_chains(rng, m, n, rho):
+    x = np.zeros((m, n))
+    x[:, 0] = rng.standard_normal(m)
+    for t in range(1, n):
+        x[:, t] = rho * x[:, t - 1] + math.sqrt(1 - rho * rho) * rng.standard_normal(m)
+    return x
+
+
+# -- R-hat --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def wide_chains():
+    x = ar1_chains(make_rng("rhat-chains"), 4, 300, 0.5)
+    x[1] *= 3.0      # one chain wider: the folded (tail) R-hat is far above the bulk one
+    x[2] += 0.3      # one chain shifted: splitting and ranks change the value
+    return x
+
+
+def test_rhat_correct_twins_pass(wide_chains):
+    assert check_rhat(foreign_rhat, wide_chains).status == "pass"
+    az = pytest.importorskip("arviz")
+    res = check_rhat(lambda c: az.rhat(c), wide_chains)
+    assert res.status == "pass", str(res)
+
+
+@pytest.mark.parametrize("entry_id, kwargs", [
+    ("RHAT-CLASSIC", dict(split=False, rank=False)),
+    ("RHAT-SPLIT-NO-RANK", dict(rank=False)),
+    ("RHAT-BULK-ONLY", dict(fold=False))])
+def test_rhat_variants_are_named(wide_chains, entry_id, kwargs):
+    res = check_rhat(lambda c: foreign_rhat(c, **kwargs), wide_chains)
+    assert res.status == "known_bug" and res.match_ids == (entry_id,), str(res)
+    assert entry_id in str(res)
+
+
+def test_rhat_per_component(wide_chains):
+    x = np.stack([wide_chains, 2.0 * wide_chains + 1.0], axis=-1)
+    res = check_rhat(lambda c: np.array([foreign_rhat(c[..., k]) for k in range(2)]), x)
+    assert res.status == "pass" and res.expected.shape == (2,)
+
+
+# -- ESS ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def ess_chains():
+    # negatively correlated draws: the first lag's autocorrelation is negative (-0.3, 12
+    # standard errors below 0), so truncating at the first negative rho_t gives exactly S while
+    # Geyer's pairs give about 1.9 S (below the cap S log10 S where every form agrees)
+    return ar1_chains(make_rng("ess-chains"), 4, 400, -0.3)
+
+
+def test_ess_correct_twins_pass(ess_chains):
+    assert check_ess(foreign_ess, ess_chains).status == "pass"
+    az = pytest.importorskip("arviz")
+    assert check_ess(lambda c: az.ess(c), ess_chains).status == "pass"
+
+
+@pytest.mark.parametrize("entry_id, fn, status", [
+    ("ESS-NO-RANK", lambda c: foreign_ess(c, rank=False), "equivalent_convention"),
+    ("ESS-FIRST-NEGATIVE", foreign_ess_first_negative, "known_bug"),
+    ("ESS-OLD-STAN", foreign_ess_old_stan, "known_bug")])
+def test_ess_variants_are_named(ess_chains, entry_id, fn, status):
+    res = check_ess(fn, ess_chains)
+    assert res.status == status and entry_id in res.match_ids, str(res)
+
+
+def test_ess_first_negative_is_exactly_s_on_anticorrelated_chains(ess_chains):
+    assert foreign_ess_first_negative(ess_chains) == pytest.approx(ess_chains.size, rel=1e-12)
+
+
+# -- KSD ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def ksd_case():
+    target = Gaussian(np.array([0.5, -1.0]), np.array([[1.0, 0.3], [0.3, 0.5]]))
+    x = target.sample(40, rng=make_seed("ksd-points"))
+    return x, target.score(x)
+
+
+def test_ksd_correct_twin_passes(ksd_case):
+    x, s = ksd_case
+    for c in (1.0, 2.0):
+        res = check_ksd(lambda a, b: foreign_ksd(a, b, c=c), x, s, c=c)
+        assert res.status == "pass", str(res)
+
+
+@pytest.mark.parametrize("entry_id, kwargs, status", [
+    ("KSD-V-STATISTIC", dict(diagonal=True, divisor="n^2"), "known_bug"),
+    ("KSD-OVER-N2", dict(divisor="n^2"), "known_bug"),
+    ("KSD-IMQ-C-UNSQUARED", dict(c_squared=False), "equivalent_convention")])
+def test_ksd_variants_are_named(ksd_case, entry_id, kwargs, status):
+    x, s = ksd_case
+    res = check_ksd(lambda a, b: foreign_ksd(a, b, c=2.0, **kwargs), x, s, c=2.0)
+    assert res.status == status and res.match_ids == (entry_id,), str(res)
+
+
+def test_ksd_score_callable_and_bad_returns(ksd_case):
+    x, _ = ksd_case
+    score = lambda a: -a  # noqa: E731
+    assert check_ksd(lambda a, b: foreign_ksd(a, b), x, score).status == "pass"
+    with pytest.raises(TypeError, match="`fn` must return a number or an array, got 'ksd'"):
+        check_ksd(lambda a, b: "ksd", x, score)
+    with pytest.raises(ValueError, match="`fn` returned a non-finite value"):
+        check_ksd(lambda a, b: float("nan"), x, score)
+    with pytest.raises(ValueError, match=r"`fn` must return shape \(\), got shape \(2,\)"):
+        check_ksd(lambda a, b: np.zeros(2), x, score)
+    with pytest.raises(RuntimeError, match="`fn` raised ZeroDivisionError"):
+        check_ksd(lambda a, b: 1 / 0, x, score)
+
+
+def test_torch_value_is_converted(ksd_case):
+    torch = pytest.importorskip("torch")
+    x, s = ksd_case
+    res = check_ksd(lambda a, b: torch.tensor(foreign_ksd(a, b), requires_grad=True), x, s)
+    assert res.status == "pass"
+
+
+# -- log Z --------------------------------------------------------------------------------------
+
+def _energy(x):
+    return 0.5 * np.sum((x - 1.0) ** 2 / 0.64, axis=1)   # N(1, 0.8^2): log Z = log(0.8 sqrt(2 pi))
+
+
+LOG_Z = math.log(0.8 * math.sqrt(2 * math.pi))
+
+
+def test_log_partition_single_value():
+    assert check_log_partition(LOG_Z, _energy, [(-np.inf, np.inf)]).status == "pass"
+    res = check_log_partition(-LOG_Z, _energy, [(-np.inf, np.inf)])
+    assert res.status == "known_bug" and res.match_ids == ("LOGZ-NEGATED",)
+    states = np.arange(-3.0, 4.0)[:, None]
+    ref = logsumexp(-_energy(states))
+    assert check_log_partition(ref, _energy, states).status == "pass"
+    assert check_log_partition(ref + 1e-6, _energy, states).status == "fail"
+
+
+def _is_estimates(rng, k, n):
+    """k independent importance-sampling estimates of log Z, n draws each, proposal N(1, 1.2^2)
+    (wider than the target, so the weights are bounded)."""
+    x = 1.0 + 1.2 * rng.standard_normal((k, n, 1))
+    log_q = -0.5 * ((x[..., 0] - 1.0) / 1.2) ** 2 - math.log(1.2 * math.sqrt(2 * math.pi))
+    log_w = -_energy(x.reshape(-1, 1)).reshape(k, n) - log_q
+    return log_w
+
+
+def test_log_partition_estimates_pass_and_wrong_normalizers_are_named():
+    # False-failure rate: the upper test is Markov's inequality on min_k (exact for any unbiased
+    # Z estimate), the lower one the non-negative lower-tail bound with E[W^2] from the sample
+    # (the weights are bounded by 1.5 Z here, so the plug-in is accurate); 1e-6 in all.
+    log_w = _is_estimates(make_rng("is-estimates"), 200, 50)
+    good = logsumexp(log_w, axis=1) - math.log(50)
+    res = check_log_partition(good, _energy, [(-np.inf, np.inf)], n_particles=50,
+                              n_transitions=10)
+    assert res.status == "pass", str(res)
+    summed = logsumexp(log_w, axis=1)
+    res = check_log_partition(summed, _energy, [(-np.inf, np.inf)], n_particles=50,
+                              n_transitions=10)
+    assert res.status == "known_bug" and res.match_ids == ("AIS-SUMMED-WEIGHTS",), str(res)
+    over = logsumexp(log_w, axis=1) - math.log(50 * 10)
+    res = check_log_partition(over, _energy, [(-np.inf, np.inf)], n_particles=50,
+                              n_transitions=10)
+    assert res.status == "known_bug" and res.match_ids == ("AIS-OVER-ALL-STEPS",), str(res)
+    res = check_log_partition(over, _energy, [(-np.inf, np.inf)])
+    assert res.status == "fail"
+
+
+def test_ais_normalizer_entries_on_parts():
+    log_w = make_rng("ais-parts").standard_normal(7)
+    parts = {"log_weights": log_w, "n_transitions": 5}
+    ref = float(catalogue.reference("ais_log_normalizer", parts))
+    assert ref == pytest.approx(logsumexp(log_w) - math.log(7), rel=1e-14)
+    assert float(catalogue.get("AIS-SUMMED-WEIGHTS").evaluate(parts)) == pytest.approx(
+        ref + math.log(7), rel=1e-14)
+    assert float(catalogue.get("AIS-OVER-ALL-STEPS").evaluate(parts)) == pytest.approx(
+        ref - math.log(5), rel=1e-14)
+    assert float(catalogue.get("AIS-MEAN-LOG-WEIGHTS").evaluate(parts)) <= ref
+
+
+# -- samplers -----------------------------------------------------------------------------------
+
+TARGET = Gaussian(np.array([1.0, -1.0]), np.array([[1.0, 0.5], [0.5, 2.0]]))
+
+
+def test_dkwm_and_power_formulas():
+    eps = dkwm_epsilon(10_000, 1e-6 / 11)
+    assert eps == pytest.approx(math.sqrt(math.log(2 * 11 / 1e-6) / 20_000), rel=1e-14)
+    delta, lo, hi = detectable_shift(eps)
+    from scipy.stats import norm
+
+    assert 2 * norm.cdf(delta / 2) - 1 == pytest.approx(2 * eps, rel=1e-10)
+    grid = np.linspace(-10, 10, 200_001)
+    for r in (lo, hi):
+        assert np.max(np.abs(norm.cdf(grid) - norm.cdf(grid / r))) == pytest.approx(2 * eps,
+                                                                                    rel=1e-6)
+
+
+def test_check_sampler_passes_exact_draws():
+    # False-failure rate <= 1e-6: DKWM with Bonferroni over 11 tests (exact for independent
+    # draws), KSD by Cantelli's inequality.
+    x = TARGET.sample(10_000, rng=make_seed("exact-draws"))
+    res = check_sampler(x, TARGET)
+    assert res.status == "pass", str(res)
+    assert res.coefficients["thin"] == 1 and res.coefficients["tests"] == 11
+    assert res.coefficients["detectable_mean_shift"] < 0.16
+
+
+def test_check_sampler_stated_power():
+    # A mean error 1.2 times the stated detectable shift must fail: the stated power holds with
+    # probability >= 1 - 1e-6 / 11, so this fails to detect with probability <= 1e-7.
+    x = TARGET.sample(10_000, rng=make_seed("power-draws"))
+    delta = check_sampler(x, TARGET).coefficients["detectable_mean_shift"]
+    shifted = x + np.array([1.2 * delta * 1.0, 0.0])
+    res = check_sampler(shifted, TARGET)
+    assert res.status == "fail" and res.got[0] > res.expected[0], str(res)
+
+
+def test_check_sampler_mixture_mala_chain_passes_after_thinning():
+    from refebm.samplers import mala_kernel, sample
+
+    mix = GaussianMixture([0.3, 0.7], [[-1.0], [1.5]], [[[0.5]], [[0.8]]])
+    out = sample(mala_kernel(mix.energy, 0.8, score=mix.score), mix.sample(8, rng=make_seed(
+        "mala-init")), 1500, make_seed("mala-chain"))
+    trace = np.asarray(out.trace if hasattr(out, "trace") else out[0])
+    # False-failure rate 1e-6 as above, for the thinned draws (the thinning rule leaves a lag-1
+    # autocorrelation the band is widened for).
+    res = check_sampler(trace[:, 300:], mix)
+    assert res.status == "pass", str(res)
+    assert res.coefficients["thin"] > 1
+
+
+def test_check_sampler_fails_a_biased_langevin_chain():
+    # LANGEVIN-NOISE-STEP on N(0, 1) with eps = 0.1: x + eps s + eps z has stationary variance
+    # eps^2 / (eps (2 - eps)) = 0.053 (sd ratio 0.23), far beyond the stated power: missed with
+    # probability <= 1e-7.
+    rng = make_rng("ula-bug")
+    target = Gaussian(np.zeros(1), np.eye(1))
+    x = np.zeros((4, 5000, 1))
+    for t in range(1, 5000):
+        x[:, t] = x[:, t - 1] - 0.1 * x[:, t - 1] + 0.1 * rng.standard_normal((4, 1))
+    res = check_sampler(x[:, 200:], target)
+    assert res.status == "fail", str(res)
+
+
+def test_check_sampler_energy_with_bounds():
+    # Rejection sampling from exp(-x^4 / 4) on [-4, 4] (independent draws); false-failure rate
+    # 1e-6 as above plus the quadrature error added to the band.
+    rng = make_rng("quartic-draws")
+    u = rng.uniform(-4, 4, size=40_000)
+    x = u[rng.uniform(size=u.size) < np.exp(-u**4 / 4)][:5000, None]
+    energy = lambda x: 0.25 * np.sum(x**4, axis=1)  # noqa: E731
+    res = check_sampler(x, energy, bounds=[(-4.0, 4.0)])
+    assert res.status == "pass", str(res)
+    assert check_sampler(2.0 * x, energy, bounds=[(-4.0, 4.0)]).status == "fail"
+
+
+def test_check_sampler_scalar_family():
+    x = make_rng("expon").exponential(0.5, size=(5000, 1))
+    assert check_sampler(x, Exponential(2.0)).status == "pass"
+    assert check_sampler(x, Exponential(1.0)).status == "fail"
+
+
+def test_check_sampler_bad_input():
+    x = TARGET.sample(100, rng=make_seed("bad"))
+    with pytest.raises(ValueError, match="`samples` must have 2 coordinates"):
+        check_sampler(x[:, :1], TARGET)
+    with pytest.raises(ValueError, match="`bounds` must be given"):
+        check_sampler(x, lambda y: np.sum(y**2, axis=1))
+    with pytest.raises(ValueError, match="`bounds` must be finite"):
+        check_sampler(x, lambda y: np.sum(y**2, axis=1), bounds=[(-np.inf, 1), (0, 1)])
+    with pytest.raises(ValueError, match="`false_fail`"):
+        check_sampler(x, TARGET, false_fail=0.0)
+    with pytest.raises(ValueError, match="at least 20 draws"):
+        check_sampler(x[:5], TARGET)
