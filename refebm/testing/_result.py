@@ -233,6 +233,10 @@ class CheckResult:
                               for k, v in self.coefficients.items())
             lines.append(f"  coefficients: {parts}")
         for m in self.matches:
+            if getattr(m, "equals_reference", False):
+                lines.append(f"  same value as the equal form {m.id}: {m.description}")
+                lines.append(f"    written:   {m.formula}")
+                continue
             label = "convention" if m.kind == "convention" else "bug"
             lines.append(f"  matches {label} {m.id}: {m.description}")
             lines.append(f"    computes:  {m.formula}")
