@@ -19,7 +19,8 @@ formula. A program in any language computes the quantity from the inputs, writes
 
 Sampler vectors pin single transitions with their noise and uniforms given, never
 trajectories (a trajectory changes with any harmless reordering of draws); whole-sampler
-behaviour is graded by [`refebm.testing.statistical.check_sampler`][refebm.testing.statistical.check_sampler].
+behaviour is graded by
+[`refebm.testing.statistical.check_sampler`][refebm.testing.statistical.check_sampler].
 
 The model of the model-based quantities is one energy any language can evaluate:
 
@@ -43,8 +44,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "iter_cases", "build", "write", "load", "schema",
-           "encode", "decode", "grade", "CaseGrade", "read_results", "format_grades"]
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "iter_cases", "build", "write", "load",
+           "schema", "encode", "decode", "grade", "CaseGrade", "read_results", "format_grades"]
 
 #: The schema's name (each file's ``schema`` field) and version.
 SCHEMA_NAME = "refebm_test_vectors_schema.json"

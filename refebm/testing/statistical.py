@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 from scipy import stats
-from scipy.special import logsumexp
 
 from .. import _validate as _v
 from . import catalogue as _cat
@@ -737,7 +736,8 @@ def check_sampler(samples, target, *, false_fail=1e-6, bounds=None, n_projection
     **Power.** A coordinate whose law \(G\) has \(\sup_t |G - F| \ge 2\epsilon\) fails with
     probability at least \(1 - \alpha/m\). For a normal coordinate that is a mean error of
     \(\delta = 2\Phi^{-1}(1/2 + \epsilon)\) standard deviations or a standard deviation off by
-    the factors in ``detectable_sd_ratio`` ([`detectable_shift`][refebm.testing.statistical.detectable_shift]).
+    the factors in ``detectable_sd_ratio``
+    ([`detectable_shift`][refebm.testing.statistical.detectable_shift]).
     At \(n = 10^4\) independent draws in \(d = 2\) with 8 projections (\(m = 11\),
     \(\alpha = 10^{-6}\)): \(\epsilon = 0.0291\) (before the small widening for the lag-1
     autocorrelation), a mean error of 0.146 sd, an sd ratio outside [0.785, 1.27].
