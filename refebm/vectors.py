@@ -31,7 +31,7 @@ The model of the model-based quantities is one energy any language can evaluate:
 
 with inputs ``mean`` \(\mu\), ``precision`` \(P\) (symmetric positive definite) and ``quartic``
 \(\gamma \ge 0\); \(\nabla_x s = -P - 3\gamma\,\mathrm{diag}(x^2)\). ``load`` reads the files
-back with :mod:`json` only (no pickle, nothing executed).
+back with the ``json`` module only (no pickle, nothing executed).
 """
 
 from __future__ import annotations

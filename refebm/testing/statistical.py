@@ -14,7 +14,7 @@ checks here deal with randomness in two ways:
   computes (the forms are in [`refebm.testing.variants`][refebm.testing.variants] and the
   catalogue).
 
-Every check returns a [`CheckResult`][refebm.testing.CheckResult].
+Every check returns a ``CheckResult`` (``refebm.testing.CheckResult``).
 """
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ def check_log_partition(log_z, energy, bounds_or_states, *, kind=None, false_fai
     energy : callable
         ``energy(x) -> (n,)``, \(p \propto e^{-E}\).
     bounds_or_states : sequence of (lo, hi), or array ``(N, d)`` of states
-        Integration box for [`refebm.partition.quadrature`][refebm.partition.quadrature]
+        Integration box for [`refebm.partition.quadrature`][refebm.partition.quadrature.quadrature]
         (error-controlled), or the finite state space for
         [`refebm.partition.enumerate_states`][refebm.partition.enumerate_states].
     kind : {"bounds", "states"}, optional
