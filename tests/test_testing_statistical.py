@@ -109,6 +109,13 @@ def test_rhat_variants_are_named(wide_chains, entry_id, kwargs):
     assert entry_id in str(res)
 
 
+def test_float32_value_at_float64_tolerance_is_said(wide_chains):
+    res = check_rhat(lambda c: np.float32(foreign_rhat(c)), wide_chains)
+    assert res.status == "fail" and "float32" in str(res)
+    assert check_rhat(lambda c: np.float32(foreign_rhat(c)), wide_chains,
+                      rtol=1e-6).status == "pass"
+
+
 def test_rhat_per_component(wide_chains):
     x = np.stack([wide_chains, 2.0 * wide_chains + 1.0], axis=-1)
     res = check_rhat(lambda c: np.array([foreign_rhat(c[..., k]) for k in range(2)]), x)

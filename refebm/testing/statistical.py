@@ -65,6 +65,15 @@ def _foreign(what, value, expected_shape=None):
     return arr
 
 
+def _dtype_notes(raw):
+    """A note when the foreign value is float32 but is compared at float64 tolerance."""
+    dtype = getattr(raw, "dtype", None)
+    if dtype is not None and "float32" in str(dtype):
+        return ("the foreign value is float32, compared at float64 tolerance: compute in "
+                "float64 (a float32 result differs by about 1e-7 relative)",)
+    return ()
+
+
 def _call(what, fn, *args):
     _v.function(what, fn)
     try:
@@ -165,10 +174,11 @@ def check_rhat(fn, chains, *, rtol=1e-10):
     x = _chains_iv(chains)
     rtol = float(_v.scalar("rtol", rtol, low=0.0))
     expected = _per_component(variants.rhat_reference, x)
-    got = _foreign("`fn`", _call("`fn`", fn, x.copy()), expected.shape)
+    raw = _call("`fn`", fn, x.copy())
+    got = _foreign("`fn`", raw, expected.shape)
     tol = Tolerance(0.0, rtol, "float64 rounding of the O(chains x draws) variance sums and "
                                "the rank-based normal quantiles")
-    return _judge("rhat", "rhat", expected, got, {"chains": x}, tol)
+    return _judge("rhat", "rhat", expected, got, {"chains": x}, tol, notes=_dtype_notes(raw))
 
 
 def check_ess(fn, chains, *, rtol=1e-8):
@@ -208,9 +218,10 @@ def check_ess(fn, chains, *, rtol=1e-8):
     x = _chains_iv(chains)
     rtol = float(_v.scalar("rtol", rtol, low=0.0))
     expected = _per_component(variants.ess_reference, x)
-    got = _foreign("`fn`", _call("`fn`", fn, x.copy()), expected.shape)
+    raw = _call("`fn`", fn, x.copy())
+    got = _foreign("`fn`", raw, expected.shape)
     tol = Tolerance(0.0, rtol, "float64 rounding of FFT autocovariances over the draws")
-    return _judge("ess", "ess", expected, got, {"chains": x}, tol)
+    return _judge("ess", "ess", expected, got, {"chains": x}, tol, notes=_dtype_notes(raw))
 
 
 # -- KSD ---------------------------------------------------------------------------------------
@@ -260,11 +271,13 @@ def check_ksd(fn, samples, score, *, c=1.0, beta=-0.5, rtol=1e-10):
     s = score(x) if callable(score) else score
     s = np.asarray(_v.real_array("score", s, shape=x.shape), dtype=np.float64)
     expected = np.asarray(variants.ksd_reference(x, s, c, beta))
-    got = _foreign("`fn`", _call("`fn`", fn, x.copy(), s.copy()), ())
+    raw = _call("`fn`", fn, x.copy(), s.copy())
+    got = _foreign("`fn`", raw, ())
     u_scale = abs(variants.ksd_v_statistic(x, s, c, beta)) + abs(float(expected))
     tol = Tolerance(rtol * u_scale, rtol, "float64 rounding of the n^2 Stein-kernel terms")
     return _judge("ksd", "ksd", expected, got, {"x": x, "score": s, "c": c, "beta": beta}, tol,
-                  notes=(f"IMQ kernel (c^2 + |x - y|^2)^beta with c = {c:g}, beta = {beta:g}",))
+                  notes=(f"IMQ kernel (c^2 + |x - y|^2)^beta with c = {c:g}, beta = {beta:g}",
+                         *_dtype_notes(raw)))
 
 
 # -- log Z -------------------------------------------------------------------------------------
