@@ -74,18 +74,31 @@ class _Parts(dict):
 
 # ---- sources -------------------------------------------------------------------------------
 
-_HYV = "Hyvarinen (2005), Estimation of non-normalized statistical models by score matching, JMLR 6 (D15)"
-_SSM = "Song, Garg, Shi, Ermon (2019), Sliced score matching, UAI, arXiv:1905.07088 (D15)"
-_HUT = "Hutchinson (1989), A stochastic estimator of the trace of the influence matrix (D15)"
-_VIN = "Vincent (2011), A connection between score matching and denoising autoencoders (D16)"
-_NCSN = "Song and Ermon (2019), Generative modeling by estimating gradients of the data distribution, arXiv:1907.05600 (D18)"
-_SK = "Song and Kingma (2021), How to train your energy-based models, arXiv:2101.03288 (D11)"
-_NCE = "Gutmann and Hyvarinen (2012), Noise-contrastive estimation of unnormalized statistical models, JMLR 13 (D19)"
-_HIN = "Hinton (2002), Training products of experts by minimizing contrastive divergence (D7, D8)"
-_RT = "Roberts and Tweedie (1996), Exponential convergence of Langevin distributions and their discrete approximations, Bernoulli 2(4) (D11)"
-_HAST = "Hastings (1970), Monte Carlo sampling methods using Markov chains and their applications, Biometrika 57 (D6)"
-_TFP = "TensorFlow Probability, tfp.mcmc.MetropolisAdjustedLangevinAlgorithm (h/2 drift, sqrt(h) noise) (D11)"
-_CS236 = "CS236 lecture notes, lectures 11-12: Langevin x + eps * score + sqrt(2 eps) z (D11)"
+_HYV = ("Hyvarinen (2005), Estimation of non-normalized statistical models by score matching, "
+        "JMLR 6, https://jmlr.org/papers/v6/hyvarinen05a.html (D15)")
+_SSM = ("Song, Garg, Shi, Ermon (2019), Sliced score matching, UAI, "
+        "https://arxiv.org/abs/1905.07088 (D15)")
+_HUT = ("Hutchinson (1989), A stochastic estimator of the trace of the influence matrix for "
+        "Laplacian smoothing splines, https://doi.org/10.1080/03610918908812806 (D15)")
+_VIN = ("Vincent (2011), A connection between score matching and denoising autoencoders, "
+        "https://doi.org/10.1162/NECO_a_00142 (D16)")
+_NCSN = ("Song and Ermon (2019), Generative modeling by estimating gradients of the data "
+         "distribution, https://arxiv.org/abs/1907.05600 (D18)")
+_SK = ("Song and Kingma (2021), How to train your energy-based models, "
+       "https://arxiv.org/abs/2101.03288 (D11)")
+_NCE = ("Gutmann and Hyvarinen (2012), Noise-contrastive estimation of unnormalized statistical "
+        "models, JMLR 13, https://jmlr.org/papers/v13/gutmann12a.html (D19)")
+_HIN = ("Hinton (2002), Training products of experts by minimizing contrastive divergence, "
+        "https://doi.org/10.1162/089976602760128018 (D7, D8)")
+_RT = ("Roberts and Tweedie (1996), Exponential convergence of Langevin distributions and their "
+       "discrete approximations, Bernoulli 2(4), https://doi.org/10.2307/3318418 (D11)")
+_HAST = ("Hastings (1970), Monte Carlo sampling methods using Markov chains and their "
+         "applications, https://doi.org/10.1093/biomet/57.1.97 (D6, D10)")
+_TFP = ("TensorFlow Probability, tfp.mcmc.MetropolisAdjustedLangevinAlgorithm (h/2 drift, sqrt(h) "
+        "noise), https://www.tensorflow.org/probability/api_docs/python/tfp/mcmc/"
+        "MetropolisAdjustedLangevinAlgorithm (D11)")
+_CS236 = ("CS236 (Stanford) lecture notes, lectures 11-12, https://deepgenerativemodels.github.io/ "
+          "(D11)")
 _Z = "refebm derivation D1 (Z = integral of exp(-E)); D2 (log-space computation)"
 _D12 = "refebm derivation D12 (score = grad log p = -grad E, free of Z)"
 
