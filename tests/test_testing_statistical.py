@@ -334,6 +334,13 @@ def test_check_sampler_energy_with_bounds():
     res = check_sampler(x, energy, bounds=[(-4.0, 4.0)])
     assert res.status == "pass", str(res)
     assert check_sampler(2.0 * x, energy, bounds=[(-4.0, 4.0)]).status == "fail"
+    # a plain NumPy energy (not differentiable by autograd): the KSD test is left out and said
+    plain_energy = lambda x: 0.25 * np.asarray(x, dtype=float)[:, 0] ** 4  # noqa: E731
+    res = check_sampler(x, plain_energy, bounds=[(-4.0, 4.0)])
+    assert res.status == "pass" and res.coefficients["tests"] == 1
+    assert any("KSD test left out" in n for n in res.notes)
+    res = check_sampler(x, plain_energy, bounds=[(-4.0, 4.0)], score=lambda x: -x**3)
+    assert res.status == "pass" and res.coefficients["tests"] == 2
 
 
 def test_check_sampler_scalar_family():
@@ -354,3 +361,15 @@ def test_check_sampler_bad_input():
         check_sampler(x, TARGET, false_fail=0.0)
     with pytest.raises(ValueError, match="at least 20 draws"):
         check_sampler(x[:5], TARGET)
+
+
+def test_quadrature_cdfs_equal_the_closed_form():
+    """Two ways to the marginal CDFs: Gauss-Legendre quadrature of exp(-E) on a box (energy
+    target) and the normal CDF (family target): the coordinates' KS statistics agree."""
+    x = TARGET.sample(3000, rng=make_seed("cdf-two-ways"))
+    energy = lambda y: TARGET.energy(y)  # noqa: E731 - an energy, not the family
+    bounds = [(1.0 - 12.0, 1.0 + 12.0), (-1.0 - 17.0, -1.0 + 17.0)]
+    by_quadrature = check_sampler(x, energy, bounds=bounds)
+    closed = check_sampler(x, TARGET)
+    np.testing.assert_allclose(by_quadrature.got[:2], closed.got[:2], rtol=0, atol=1e-9)
+    assert by_quadrature.coefficients["tests"] == 3        # two coordinates and the KSD
