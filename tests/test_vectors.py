@@ -285,3 +285,10 @@ def test_vectors_command_writes_the_files(tmp_path):
     assert vectors.SCHEMA_NAME in names
     n = int(res.stdout.split()[-2])
     assert n >= 60 and math.isfinite(n)
+
+
+def test_check_without_vectors_builds_this_versions_vectors(vector_dir, tmp_path):
+    _plain(vector_dir, tmp_path / "r.json")
+    res = _refebm("check", str(tmp_path / "r.json"), "--json")
+    report = json.loads(res.stdout)
+    assert res.returncode == 0 and report["ok"] and len(report["cases"]) >= 60
