@@ -183,7 +183,8 @@ def test_no_framework_import_for_numpy_values():
 
     code = ("import numpy as np, sys; from refebm.testing import check_score, problems; "
             "p = problems()['gaussian']; "
-            "check_score(lambda x: -(x - p.params['mean']) @ p.params['precision'], p.energy, p.x); "
+            "mu, P = p.params['mean'], p.params['precision']; "
+            "check_score(lambda x: -(x - mu) @ P, p.energy, p.x); "
             "print('torch' in sys.modules, 'jax' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import foreign_impls as fi
-from refebm.testing import catalogue, checks, problems
+from refebm.testing import _common, catalogue, problems
 from refebm import testing as rt
 
 P = problems()
@@ -58,7 +58,8 @@ def run(quantity, prob, bug):
         return rt.check_langevin_step(fi.make_langevin(m, form), score, p.x, p.noise,
                                       p.step_size, convention=conv)
     if quantity == "mh_log_acceptance":
-        xp = p.x + np.sqrt(2 * p.mala_step_size) * p.noise + p.mala_step_size * fi.make_score(m)(p.x)
+        eps = p.mala_step_size
+        xp = p.x + np.sqrt(2 * eps) * p.noise + eps * fi.make_score(m)(p.x)
         return rt.check_mh_log_acceptance(fi.make_log_acceptance(m, bug, p.mala_step_size),
                                           p.energy, p.x, xp, step_size=p.mala_step_size)
     if quantity == "mala_step":
@@ -137,13 +138,13 @@ def test_reference_from_parts_equals_refebm(quantity, prob):
     each reference value computed two independent ways."""
     p = P[prob]
     captured = {}
-    real = checks._finish
+    real = _common._finish
 
     def spy(name, q, expected, got, tol, parts, **kw):
         captured.update(expected=expected, parts=parts, tol=tol)
         return real(name, q, expected, got, tol, parts, **kw)
 
-    checks._finish = spy
+    _common._finish = spy
     try:
         if quantity == "score_matching_loss":
             rt.check_score_matching_loss(lambda x: 0.0, p.energy, p.x)
@@ -169,7 +170,7 @@ def test_reference_from_parts_equals_refebm(quantity, prob):
             rt.check_langevin_step(lambda x, z, e: x, score(p.energy), p.x, p.noise,
                                    p.step_size)
     finally:
-        checks._finish = real
+        _common._finish = real
     again = catalogue.reference(quantity, captured["parts"])
     np.testing.assert_allclose(again, captured["expected"], rtol=0,
                                atol=captured["tol"].atol)
@@ -244,7 +245,6 @@ def test_cd_gradient_as_list_of_parameter_arrays():
 
 
 def test_score_scaled_reports_factor():
-    p = P["gaussian"]
     r = run("score", "gaussian", "SCORE-SCALED")
     assert abs(r.coefficients["factor"] - 0.5) < 1e-12
     assert "factor = 0.5" in str(r)

@@ -12,7 +12,7 @@ suite. [`problems()`][refebm.testing.problems] gives small fixed models with all
 
 import functools as _functools
 
-from . import catalogue, checks
+from . import catalogue, checks, statistical
 from ._adapters import jax_function, torch_function
 from ._convert import ForeignCallError, ForeignValueError
 from ._problems import Problem, problems
@@ -31,20 +31,7 @@ from .checks import (
     check_sliced_score_matching_loss,
 )
 
-_CHECKS = [check_score, check_score_matching_loss, check_sliced_score_matching_loss,
-           check_hutchinson_trace, check_denoising_score_matching_loss, check_nce_loss,
-           check_cd_gradient, check_langevin_step, check_mh_log_acceptance, check_mala_step,
-           check_log_partition]
-
-try:
-    from . import statistical
-    from .statistical import check_ess, check_ksd, check_rhat, check_sampler
-except ImportError as _err:  # the statistical checks live in their own module
-    if "statistical" not in str(_err):
-        raise
-    statistical = None
-else:
-    _CHECKS += [check_sampler, check_rhat, check_ess, check_ksd]
+from .statistical import check_ess, check_ksd, check_rhat, check_sampler
 
 
 def _twin(check):
@@ -57,16 +44,37 @@ def _twin(check):
     assert_fn.__doc__ = (
         f"``{check.__name__}(...)`` then ``.assert_ok()``: raise ``AssertionError`` with the "
         f"result's text unless it passed (``allow_conventions=False`` rejects an equivalent "
-        f"convention too); return the result otherwise. Arguments as "
-        f"[`{check.__name__}`][refebm.testing.{check.__name__}].")
+        f"convention too); return the result otherwise. Arguments as ``{check.__name__}``.")
     return assert_fn
 
 
-for _check in _CHECKS:
-    globals()["assert_" + _check.__name__[len("check_"):]] = _twin(_check)
+assert_score = _twin(check_score)
+assert_score_matching_loss = _twin(check_score_matching_loss)
+assert_sliced_score_matching_loss = _twin(check_sliced_score_matching_loss)
+assert_hutchinson_trace = _twin(check_hutchinson_trace)
+assert_denoising_score_matching_loss = _twin(check_denoising_score_matching_loss)
+assert_nce_loss = _twin(check_nce_loss)
+assert_cd_gradient = _twin(check_cd_gradient)
+assert_langevin_step = _twin(check_langevin_step)
+assert_mh_log_acceptance = _twin(check_mh_log_acceptance)
+assert_mala_step = _twin(check_mala_step)
+assert_log_partition = _twin(check_log_partition)
+assert_sampler = _twin(check_sampler)
+assert_rhat = _twin(check_rhat)
+assert_ess = _twin(check_ess)
+assert_ksd = _twin(check_ksd)
 
-__all__ = (["catalogue", "checks", "statistical", "CheckResult", "Tolerance", "Comparison",
-            "compare", "STATUSES", "ForeignCallError", "ForeignValueError", "Problem",
-            "problems", "torch_function", "jax_function"]
-           + [c.__name__ for c in _CHECKS]
-           + ["assert_" + c.__name__[len("check_"):] for c in _CHECKS])
+__all__ = [
+    "catalogue", "checks", "statistical", "CheckResult", "Tolerance", "Comparison", "compare",
+    "STATUSES", "ForeignCallError", "ForeignValueError", "Problem", "problems",
+    "torch_function", "jax_function",
+    "check_score", "check_score_matching_loss", "check_sliced_score_matching_loss",
+    "check_hutchinson_trace", "check_denoising_score_matching_loss", "check_nce_loss",
+    "check_cd_gradient", "check_langevin_step", "check_mh_log_acceptance", "check_mala_step",
+    "check_log_partition", "check_sampler", "check_rhat", "check_ess", "check_ksd",
+    "assert_score", "assert_score_matching_loss", "assert_sliced_score_matching_loss",
+    "assert_hutchinson_trace", "assert_denoising_score_matching_loss", "assert_nce_loss",
+    "assert_cd_gradient", "assert_langevin_step", "assert_mh_log_acceptance",
+    "assert_mala_step", "assert_log_partition", "assert_sampler", "assert_rhat", "assert_ess",
+    "assert_ksd",
+]

@@ -1,12 +1,12 @@
 """Foreign values to NumPy, once, at the boundary of a check.
 
 A check calls the user's function on NumPy arrays and hands what it returns to
-[`to_numpy_value`][refebm.testing._convert.to_numpy_value]: NumPy arrays and scalars, Python
+``to_numpy_value``: NumPy arrays and scalars, Python
 numbers, torch tensors (``requires_grad`` ones through ``.detach()``, GPU ones through
 ``.cpu()``), JAX arrays, anything with ``__dlpack__`` or ``__array__``, and lists or tuples of
 those (concatenated when flattened). torch and jax are never imported here: a value is
 recognized by its type's module. Anything else (a string, None, a dict) is a
-[`ForeignValueError`][refebm.testing._convert.ForeignValueError] whose message says what the
+``ForeignValueError`` whose message says what the
 foreign function returned and what was expected.
 """
 
@@ -38,7 +38,8 @@ def describe(value, limit=60):
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
-        return f"{mod.split('.')[0]}.{type(value).__name__} of dtype {dtype} and shape {tuple(shape)}"
+        kind = f"{mod.split('.')[0]}.{type(value).__name__}"
+        return f"{kind} of dtype {dtype} and shape {tuple(shape)}"
     text = repr(value)
     if len(text) > limit:
         text = text[: limit - 3] + "..."

@@ -126,8 +126,12 @@ def _ssm(p):
     return _ssm_vr(p) if p.get("variance_reduced", False) else _ssm_plain(p)
 
 
+def _sigma_rows(p):
+    return np.broadcast_to(p.sigma, p.noise.shape[:1])
+
+
 def _dsm_rows(p):
-    sigma = np.broadcast_to(p.sigma, p.noise.shape[:1])
+    sigma = _sigma_rows(p)
     return 0.5 * _sq(p.score_tilde + p.noise / sigma[:, None])
 
 
@@ -381,8 +385,7 @@ ENTRIES = (
           "The target's sign is flipped (DSM of -E: the model's score is taken as +nabla E, or "
           "the target as +z/sigma): the minimizer points away from the data.",
           "mean_i 1/2 | s(x_i + sigma z_i) - z_i / sigma |^2", _DSM_OK, _VIN,
-          lambda p: np.mean(0.5 * _sq(p.score_tilde
-                                      - p.noise / np.broadcast_to(p.sigma, p.noise.shape[:1])[:, None]))),
+          lambda p: np.mean(0.5 * _sq(p.score_tilde - p.noise / _sigma_rows(p)[:, None]))),
     Entry("DSM-SUM", "bug", "denoising_score_matching_loss",
           "The batch is summed, not averaged: the loss grows with the batch size n.",
           "sum_i 1/2 | s(x_i + sigma z_i) + z_i / sigma |^2", _DSM_OK, _VIN,
