@@ -140,3 +140,27 @@ def test_docs_catalogue_table_lists_every_entry_with_its_source():
 
 def test_docs_page_in_nav():
     assert "verify.md" in (ROOT / "mkdocs.yml").read_text()
+
+
+@pytest.mark.parametrize("module", ["_loss_checks", "_step_checks", "_problems", "_result",
+                                    "catalogue", "_convert", "_adapters"])
+def test_docstring_examples(module):
+    """Every check's example (its output included) runs as written."""
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"refebm.testing.{module}")
+    assert doctest.testmod(mod, raise_on_error=False).failed == 0
+
+
+def test_every_check_docstring_has_math_entries_and_example():
+    import refebm.testing as rt
+
+    for name in rt.checks.__all__:
+        doc = getattr(rt, name).__doc__
+        assert "Math\n    ----" in doc and "Examples\n    --------" in doc, name
+        assert re.search(r"\bD\d+\b", doc), name
+        assert "Known entries" in doc, name
+        quantity = name[len("check_"):]
+        for e in catalogue.entries(quantity):
+            assert e.id in doc, (name, e.id)
