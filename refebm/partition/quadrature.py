@@ -566,9 +566,9 @@ def _placement(level):
     """How finely float64 places nodes where the mass is, on each axis: the spacing of floats
     at the centre of the marginal mass over its standard deviation (N(1e9, 1) cannot be
     integrated to better than about 1e-7 relative: floats there are 1.2e-7 apart), plus the
-    root sum of squares over the nodes of mass x |d log density / dx| x float spacing (the
-    rounding noise of nodes crowded against a finite non-zero end, where a singular density
-    is steep)."""
+    three times the root sum of squares over the nodes of mass x |d log density / dx| x float
+    spacing (the rounding noise of nodes crowded against a finite non-zero end, where a
+    singular density is steep)."""
     margins = _margins_of(level)
     if margins is None:
         return 0.0
@@ -588,7 +588,7 @@ def _placement(level):
             slope = np.gradient(log_m, ax.x)
             terms = w * np.abs(slope) * np.spacing(np.abs(ax.x))
         terms = terms[np.isfinite(terms)]
-        out += float(np.sqrt(np.sum(terms**2)))
+        out += 3.0 * float(np.sqrt(np.sum(terms**2)))  # three standard deviations
     return out
 
 
