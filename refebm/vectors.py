@@ -185,7 +185,7 @@ def _cases_hutchinson(rng):
 
 
 def _cases_dsm(rng):
-    from .objectives import denoising_score_matching_loss
+    from .objectives import denoising_score_matching_loss, multiscale_denoising_score_matching_loss
 
     for (name, mean, prec, q, energy), sigma in zip(_models(), (0.5, 0.1, 0.3, 1.0)):
         d = mean.shape[0]
@@ -197,6 +197,25 @@ def _cases_dsm(rng):
                 "sigma": encode(sigma)},
                np.asarray(denoising_score_matching_loss(energy, x, z, sigma)),
                {"score_tilde": st, "noise": z, "sigma": sigma})
+    # one noise level per point (NCSN's labels), the model the same at every level
+    name, mean, prec, q, energy = list(_models())[2]
+    sigmas = np.array([1.0, 0.5, 0.25])
+    labels = np.array([0, 2, 1, 1, 0])
+    x = rng.normal(size=(5, 2)) + mean
+    z = rng.normal(size=(5, 2))
+    sc = _score(energy)
+    rows = sigmas[labels]
+    expected = multiscale_denoising_score_matching_loss(
+        None, x, z, sigmas, score=lambda y, sigma: sc(y), labels=labels,
+        weights=np.ones(3))
+    yield (f"{name}, 5 points, one level per point: sigma[labels[i]] with labels (0-based, "
+           "stored as floats) into sigma = (1, 0.5, 0.25), no weights",
+           {**_model_inputs(mean, prec, q), "x": encode(x), "noise": encode(z),
+            "sigma": encode(sigmas), "labels": encode(labels)},
+           np.asarray(expected),
+           {"score_tilde": np.asarray(sc(x + rows[:, None] * z)), "noise": z, "sigma": rows,
+            "sigmas": sigmas,
+            "score_levels": np.stack([np.asarray(sc(x + s_l * z)) for s_l in sigmas])})
 
 
 def _normal_log_prob(scale):
@@ -428,7 +447,8 @@ _SPECS = (
           "1/m sum_j v_j^T grad_x s(x_i) v_j (Hessian of log p), per point", 1e-12, 1e-5,
           _cases_hutchinson, "(n,)"),
     _Spec("denoising_score_matching_loss", "check_denoising_score_matching_loss", "D16",
-          "mean_i 1/2 | s(x_i + sigma z_i) + z_i / sigma |^2", 1e-12, 1e-5, _cases_dsm,
+          "mean_i 1/2 | s(x_i + sigma_i z_i) + z_i / sigma_i |^2, sigma_i = sigma, or "
+          "sigma[labels[i]] when labels are given", 1e-12, 1e-5, _cases_dsm,
           "scalar"),
     _Spec("nce_loss", "check_nce_loss", "D19",
           "-[ mean_data log sig(G) + nu mean_noise log sig(-G) ], G = -E - log_z - log q - "

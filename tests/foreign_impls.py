@@ -160,6 +160,23 @@ def make_dsm_loss(m, bug=None):
     return loss_fn
 
 
+def make_dsm_levels_loss(m, bug=None):
+    """NCSN's multi-scale loss with one level per point (labels); the model ignores sigma.
+    bug: DSM-LEVEL-AVERAGE (every point at every level), DSM-SIGMA2-WEIGHT (NCSN's weights)."""
+
+    def loss_fn(x, sigmas, z, labels):
+        if bug == "DSM-LEVEL-AVERAGE":
+            per_level = [make_dsm_loss(m)(x, s, z) for s in sigmas]
+            return sum(per_level) / len(per_level)
+        sigma = sigmas[labels][:, None]
+        s = _score(m, x + sigma * z)
+        if bug == "DSM-SIGMA2-WEIGHT":
+            return (0.5 * ((sigma * s + z) ** 2).sum(1)).mean()
+        return (0.5 * ((s + z / sigma) ** 2).sum(1)).mean()
+
+    return loss_fn
+
+
 def make_nce_loss(m, log_z, log_q, bug=None):
     def loss_fn(xd, xn):
         k = xn.shape[0] / xd.shape[0]

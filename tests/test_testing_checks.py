@@ -41,6 +41,8 @@ def run(quantity, prob, bug):
             variance_reduced=vr)
     if quantity == "hutchinson_trace":
         return rt.check_hutchinson_trace(fi.make_hutchinson(A, bug), A, _hutch_probes())
+    if quantity == "denoising_score_matching_loss" and bug == "DSM-LEVEL-AVERAGE":
+        return run_dsm_labels(prob, bug)
     if quantity == "denoising_score_matching_loss":
         return rt.check_denoising_score_matching_loss(fi.make_dsm_loss(m, bug), p.x, p.sigma,
                                                       p.noise, energy=p.energy)
@@ -71,6 +73,15 @@ def run(quantity, prob, bug):
         value = {None: log_z, "LOGZ-NOT-LOG": np.exp(log_z), "LOGZ-NEGATED": -log_z}[bug]
         return rt.check_log_partition(value, g.energy, g.bounds)
     raise AssertionError(quantity)
+
+
+def run_dsm_labels(prob, bug):
+    """The DSM check with one noise level per point (NCSN's labels); the model ignores sigma."""
+    p = P[prob]
+    m = fi.model_for(p)
+    return rt.check_denoising_score_matching_loss(
+        fi.make_dsm_levels_loss(m, bug), p.x, p.sigmas, p.noise,
+        energy=lambda x, sigma: p.energy(x), labels=p.labels)
 
 
 CASES = [(e.quantity, e.id) for e in catalogue.ENTRIES if e.quantity in DETERMINISTIC]
@@ -112,6 +123,33 @@ def test_correct_twin_passes(quantity, prob):
     assert not [m for m in result.matches if not m.equals_reference], str(result)
     assert result.abs_error <= result.tolerance.atol
     result.assert_ok(allow_conventions=False)
+
+
+@pytest.mark.parametrize("prob", ["gaussian", "quartic"])
+def test_dsm_with_labels(prob):
+    """One noise level per point (NCSN's labels): the correct twin passes, NCSN's sigma^2
+    weighting is named per point, and the reference equals the per-row formula by hand."""
+    r = run_dsm_labels(prob, None)
+    assert r.status == "pass" and r.match_ids == ("DSM-TARGET-XTILDE",), str(r)
+    p = P[prob]
+    rows = p.sigmas[p.labels][:, None]
+    s = fi._score(fi.model_for(p), p.x + rows * p.noise)
+    assert abs(float(r.expected) - np.mean(0.5 * np.sum((s + p.noise / rows) ** 2, axis=1))) \
+        <= r.tolerance.atol
+    w = run_dsm_labels(prob, "DSM-SIGMA2-WEIGHT")
+    assert w.status == "equivalent_convention" and w.match_ids == ("DSM-SIGMA2-WEIGHT",), str(w)
+
+
+def test_dsm_labels_bad_input():
+    p = P["gaussian"]
+    loss = fi.make_dsm_levels_loss(fi.model_for(p))
+    energy = lambda x, sigma: p.energy(x)  # noqa: E731
+    with pytest.raises(TypeError, match="`labels` must be an integer array"):
+        rt.check_denoising_score_matching_loss(loss, p.x, p.sigmas, p.noise, energy=energy,
+                                               labels=p.labels * 1.0)
+    with pytest.raises(ValueError, match="`labels` must have shape"):
+        rt.check_denoising_score_matching_loss(loss, p.x, p.sigmas, p.noise, energy=energy,
+                                               labels=p.labels + len(p.sigmas))
 
 
 def test_entries_are_distinguishable():

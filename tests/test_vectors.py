@@ -175,6 +175,19 @@ def test_planted_bug_is_named(vector_dir, tmp_path, bug, quantity):
             assert g.links == tuple(catalogue.get(i).source for i in g.ids)
 
 
+def test_planted_convention_is_named(vector_dir, tmp_path):
+    """The multi-scale DSM averaged over every level where one level per point is asked: an
+    equivalent convention, named, and allowed by an allow file."""
+    results = _plain(vector_dir, tmp_path / "r.json", "DSM-LEVEL-AVERAGE")
+    grades, problems = vectors.grade(results, vector_dir)
+    assert not problems
+    hit = [g for g in grades if g.status != "PASSED"]
+    assert len(hit) == 1 and hit[0].quantity == "denoising_score_matching_loss"
+    assert hit[0].status == "EQUIVALENT_CONVENTION" and hit[0].ids == ("DSM-LEVEL-AVERAGE",)
+    grades, _ = vectors.grade(results, vector_dir, allow=("DSM-LEVEL-AVERAGE",))
+    assert all(g.ok for g in grades)
+
+
 def test_planted_bug_fails_the_command(vector_dir, tmp_path):
     _plain(vector_dir, tmp_path / "r.json", "SM-HALF-MISSING")
     res = _refebm("check", str(tmp_path / "r.json"), "--vectors", vector_dir)

@@ -87,10 +87,18 @@ def q_hutchinson_trace(inp):
     return np.mean(_vhv(inp, x, v), axis=0)
 
 
-def q_denoising_score_matching_loss(inp):
-    x, z, sigma = arr(inp["x"]), arr(inp["noise"]), float(arr(inp["sigma"]))
+def _dsm(inp, x, z, sigma):
     r = score(inp, x + sigma * z) + z / sigma
     return np.mean(0.5 * np.sum(r * r, axis=1))
+
+
+def q_denoising_score_matching_loss(inp):
+    x, z, sigma = arr(inp["x"]), arr(inp["noise"]), arr(inp["sigma"])
+    if "labels" not in inp:
+        return _dsm(inp, x, z, float(sigma))
+    if BUG == "DSM-LEVEL-AVERAGE":  # every point at every level, not one level per point
+        return np.mean([_dsm(inp, x, z, s) for s in sigma])
+    return _dsm(inp, x, z, sigma[arr(inp["labels"]).astype(int)][:, None])
 
 
 def q_nce_loss(inp):

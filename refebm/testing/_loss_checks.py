@@ -295,20 +295,28 @@ def check_hutchinson_trace(fn, jacobian_or_fn, probes, *, dtype="float64"):
 
 
 def check_denoising_score_matching_loss(loss_fn, x, sigma, noise, *, energy=None, score=None,
-                                        dtype="float64"):
+                                        labels=None, dtype="float64"):
     r"""Check a foreign denoising score-matching loss with the given noise.
 
     Parameters
     ----------
     loss_fn : callable
-        Called as ``loss_fn(x, sigma, noise)``; returns the scalar loss.
+        Called as ``loss_fn(x, sigma, noise)``; returns the scalar loss. With ``labels``,
+        called as ``loss_fn(x, sigma, noise, labels)`` (NCSN's multi-scale training loss).
     x : array ``(n, d)``
-    sigma : float > 0
-        Noise level, \(\tilde x = x + \sigma z\).
+    sigma : float > 0, or array ``(L,)`` with ``labels``
+        Noise level, \(\tilde x = x + \sigma z\); with ``labels`` the levels
+        \(\sigma_1, \dots, \sigma_L\).
     noise : array ``(n, d)``
         \(z\).
     energy, score : callable, keyword-only
-        The model (one of them).
+        The model (one of them); with ``labels`` noise-conditional, ``energy(x, sigma)`` or
+        ``score(x, sigma)`` with ``sigma`` the ``(n,)`` level of each row, as in
+        [`multiscale_denoising_score_matching_loss`][refebm.objectives.multiscale_denoising_score_matching_loss].
+    labels : int array ``(n,)``, keyword-only
+        One level per point (0-based indices into ``sigma``): the reference is then
+        \(\frac1n \sum_i \tfrac12 \|s(x_i + \sigma_{l_i} z_i) + z_i/\sigma_{l_i}\|^2\),
+        refebm's multi-scale loss with ``labels`` and unit weights.
     dtype : {"float64", "float32"}
 
     Returns
@@ -322,7 +330,8 @@ def check_denoising_score_matching_loss(loss_fn, x, sigma, noise, *, energy=None
 
     Known entries: ``DSM-TARGET-SIGN``, ``DSM-SUM`` (bugs); ``DSM-SIGMA2-WEIGHT``,
     ``DSM-SIGMA4-WEIGHT`` (conventions: weights with the same minimizer); ``DSM-TARGET-XTILDE``
-    (the same number, reported with a pass).
+    (the same number, reported with a pass); with ``labels``, ``DSM-LEVEL-AVERAGE``
+    (convention: the average over all levels in place of one level per point).
 
     Examples
     --------
@@ -339,6 +348,8 @@ def check_denoising_score_matching_loss(loss_fn, x, sigma, noise, *, energy=None
     dt = _c._dtype_iv(dtype)
     x_f, x64 = _c._cast(_c._points("x", x), dt)
     n, d = x64.shape
+    if labels is not None:
+        return _check_dsm_labels(loss_fn, x_f, x64, sigma, noise, labels, energy, score, dt)
     sigma = float(_v.scalar("sigma", sigma, low=0.0, low_open=True))
     sigma_f = dt(sigma)
     sigma64 = float(sigma_f)
@@ -358,7 +369,47 @@ def check_denoising_score_matching_loss(loss_fn, x, sigma, noise, *, energy=None
     if err:
         return _c._failed(name, expected, tol, err)
     return _c._finish(name, "denoising_score_matching_loss", expected, got, tol, parts, dtype=dt,
-                   call_text=call)
+                   call_text=call, skip=("DSM-LEVEL-AVERAGE",))
+
+
+def _check_dsm_labels(loss_fn, x_f, x64, sigmas, noise, labels, energy, score, dt):
+    """check_denoising_score_matching_loss with one level per point (``labels``)."""
+    from ..objectives.score_matching._common import _model_score
+
+    name = "denoising_score_matching_loss"
+    n, d = x64.shape
+    sig = np.asarray(_v.real_array("sigma", sigmas, ndim=1), dtype=np.float64)
+    _v.positive("sigma", sig)
+    sig_f, sig64 = _c._cast(sig, dt)
+    lab = np.asarray(labels)
+    if lab.dtype.kind not in "iu":
+        raise TypeError(f"`labels` must be an integer array (indices into `sigma`), got "
+                        f"{_v.show(labels)} (dtype {lab.dtype})")
+    if lab.shape != (n,) or np.any(lab < 0) or np.any(lab >= sig64.shape[0]):
+        raise ValueError(f"`labels` must have shape ({n},) with values in "
+                         f"0..{sig64.shape[0] - 1} (indices into `sigma`), got "
+                         f"{_v.show(labels)}")
+    z_f, z64 = _c._cast(np.asarray(_v.real_array("noise", noise, shape=(n, d))), dt)
+    s_fn, _ = _model_score(energy, score, conditional=True)
+    expected = np.asarray(_obj.multiscale_denoising_score_matching_loss(
+        energy, x64, z64, sig64, score=score, labels=lab, weights=np.ones_like(sig64)),
+        dtype=np.float64)
+    rows = sig64[lab]
+    st = np.asarray(s_fn(x64 + rows[:, None] * z64, rows), dtype=np.float64)
+    levels = np.stack([np.asarray(s_fn(x64 + s_l * z64, np.full(n, s_l)), dtype=np.float64)
+                       for s_l in sig64])
+    parts = {"score_tilde": st, "noise": z64, "sigma": rows, "sigmas": sig64,
+             "score_levels": levels}
+    mag = float(np.mean(0.5 * np.sum((np.abs(st) + np.abs(z64) / rows[:, None]) ** 2, axis=1)))
+    tol = _c._tolerance(3 * d + _c._log2(n) + _c._MODEL_OPS, mag, dt,
+                        f"3d + log2(n) for the residual and mean, {_c._MODEL_OPS} for the model")
+    call = (f"loss_fn(x, sigma, noise, labels) with x {x64.shape}, {sig64.shape[0]} levels, "
+            f"labels {lab.shape} {np.dtype(dt).name}")
+    got, err = _c._call(loss_fn, (x_f, sig_f, z_f, lab.copy()), call, "a scalar loss")
+    if err:
+        return _c._failed(name, expected, tol, err)
+    return _c._finish(name, "denoising_score_matching_loss", expected, got, tol, parts, dtype=dt,
+                      call_text=call)
 
 
 def check_nce_loss(loss_fn, energy, log_z, x_data, x_noise, noise_log_prob, *, nu=None,

@@ -214,7 +214,9 @@ PARTS = {
     "hutchinson_trace": {"vav": "(m,) or (m, n): v_k^T A v_k per probe"},
     "denoising_score_matching_loss": {
         "score_tilde": "(n, d) s(x + sigma z)", "noise": "(n, d) z",
-        "sigma": "scalar or (n,) noise level per sample"},
+        "sigma": "scalar or (n,) noise level per sample",
+        "sigmas": "(L,) all noise levels (with labels)",
+        "score_levels": "(L, n, d) s(x + sigma_l z) at every level (with labels)"},
     "nce_loss": {"energy_data": "(n_data,)", "energy_noise": "(n_noise,)",
                  "log_q_data": "(n_data,) noise log density at the data",
                  "log_q_noise": "(n_noise,) noise log density at the noise samples",
@@ -405,6 +407,15 @@ ENTRIES = (
           "(x~ = x + sigma z): an equal form, not a different one.",
           "mean_i 1/2 | s(x~_i) + (x~_i - x_i) / sigma^2 |^2", _DSM_OK, _VIN,
           lambda p: np.mean(_dsm_rows(p)), equals_reference=True),
+    Entry("DSM-LEVEL-AVERAGE", "convention", "denoising_score_matching_loss",
+          "The multi-scale loss is averaged over all noise levels (each point perturbed at "
+          "every level with its noise z_i) instead of one level per point: with levels drawn "
+          "uniformly the per-point form is an unbiased estimate of this average, the same "
+          "minimizer.",
+          "mean_l mean_i 1/2 | s(x_i + sigma_l z_i) + z_i / sigma_l |^2",
+          "mean_i 1/2 | s(x_i + sigma_{l_i} z_i) + z_i / sigma_{l_i} |^2 (labels l_i)", _NCSN,
+          lambda p: np.mean(0.5 * _sq(p.score_levels
+                                       + p.noise[None] / p.sigmas[:, None, None]))),
     # -- NCE --------------------------------------------------------------------------------
     Entry("NCE-LOGIT-SIGN", "bug", "nce_loss",
           "The classifier's logit has the wrong sign (noise classified as data): the loss is "
