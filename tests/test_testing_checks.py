@@ -235,6 +235,50 @@ def test_langevin_coefficients_and_stationary_law():
     assert abs(r.coefficients["drift"] - 0.005) < 1e-14
 
 
+@pytest.mark.parametrize("prob", ["gaussian", "quartic"])
+def test_langevin_zero_score_probe(prob):
+    """At a zero x* of the score the foreign step moves by b z alone: the noise scale measured
+    there equals the one from the zero-noise probe and the planted one (sqrt(2 eps))."""
+    p = P[prob]
+    score = fi.make_score(fi.model_for(p))
+    r = rt.check_langevin_step(fi.make_langevin(fi.model_for(p)), score, p.x, p.noise, 0.1)
+    assert r.status == "pass", str(r)
+    c = r.coefficients
+    assert abs(c["noise_scale_at_zero_score"] - np.sqrt(0.2)) < 1e-12
+    assert abs(c["noise_scale"] - np.sqrt(0.2)) < 1e-12
+    assert r.notes[0].startswith("on N(0, 1)")
+
+
+def test_langevin_zero_score_probe_separates_drift_from_noise():
+    p = P["gaussian"]
+    score = fi.make_score(fi.model_for(p))
+    mode = p.params["mean"]
+    # a step that normalizes its noise: zero noise gives NaN, so the zero-noise probe fails
+    # and the drift comes from the zero-score probe's b
+    def normalized(x, z, e):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return x + e * score(x) + np.sqrt(2 * e) * z / np.std(z)
+
+    r = rt.check_langevin_step(normalized, score, p.x, p.noise, 0.1, zero_score_point=mode)
+    b = np.sqrt(0.2) / np.std(p.noise)
+    assert abs(r.coefficients["drift"] - 0.1) < 1e-12, str(r)
+    assert abs(r.coefficients["noise_scale"] - b) < 1e-12
+    assert any("zero-noise probe failed" in n for n in r.notes)
+    # noise that grows with the score: b at the mode differs from b elsewhere, named in a note
+    r = rt.check_langevin_step(
+        lambda x, z, e: x + e * score(x) + np.sqrt(2 * e) * z * (1 + np.abs(score(x))),
+        score, p.x, p.noise, 0.1)
+    assert r.status == "fail"
+    assert abs(r.coefficients["noise_scale_at_zero_score"] - np.sqrt(0.2)) < 1e-12
+    assert any("the noise term depends on the score" in n for n in r.notes), str(r)
+    with pytest.raises(ValueError, match="`zero_score_point` must be a zero of `score`"):
+        rt.check_langevin_step(fi.make_langevin(fi.model_for(p)), score, p.x, p.noise, 0.1,
+                               zero_score_point=mode + 1.0)
+    r = rt.check_langevin_step(fi.make_langevin(fi.model_for(p)), score, p.x, p.noise, 0.1,
+                               zero_score_point=None)
+    assert r.status == "pass" and "noise_scale_at_zero_score" not in r.coefficients
+
+
 def test_langevin_ncsn_level_is_named():
     p = P["gaussian"]
     score = fi.make_score(fi.model_for(p))

@@ -22,12 +22,16 @@ _CONV_ENTRY = {"cs236": "LANGEVIN-CS236", "song_kingma": "LANGEVIN-SONG-KINGMA",
 
 
 def check_langevin_step(step_fn, score, x, noise, step_size, *, convention="cs236",
-                        sigmas=None, dtype="float64"):
+                        sigmas=None, zero_score_point="auto", dtype="float64"):
     r"""Check a foreign unadjusted Langevin step; recover its drift and noise coefficients.
 
     The foreign step is called on the given noise, on zero noise (which leaves
     \(x + a\, s(x)\)), and the two give \(a = \langle x'_0 - x, s\rangle / \|s\|^2\) and
-    \(b = \langle x' - x'_0, z \rangle / \|z\|^2\). The result names the convention of
+    \(b = \langle x' - x'_0, z \rangle / \|z\|^2\). It is also called at a point
+    \(x^*\) where the score is zero (every row at \(x^*\), the same noise), where the drift
+    vanishes and \(x' - x^* = b z\): a second measurement of \(b\) that does not go through
+    the zero-noise probe (and gives \(a\) from the first call when that probe fails). The
+    result names the convention of
     [`refebm.samplers.conventions`][refebm.samplers.conventions] the pair \((a, b)\) belongs to,
     or the bug, and states the stationary law it samples on \(N(0, 1)\) (its variance from
     [`ula_stationary_gaussian`][refebm.samplers.conventions.ula_stationary_gaussian]).
@@ -47,13 +51,19 @@ def check_langevin_step(step_fn, score, x, noise, step_size, *, convention="cs23
     sigmas : array, optional
         NCSN noise levels: then each level's TFP step \(\alpha_i = \epsilon \sigma_i^2 /
         \sigma_L^2\) is also tried (as a note naming the level).
+    zero_score_point : array ``(d,)``, "auto" or None
+        A point where ``score`` is zero (a mode of the model); "auto" solves \(s(x) = 0\)
+        from the mean of ``x`` (the probe is left out, with a note, where no root is found);
+        None leaves the probe out.
     dtype : {"float64", "float32"}
 
     Returns
     -------
     CheckResult
         ``coefficients``: ``drift``, ``noise_scale``, ``temperature`` \(b^2/(2a)\), and
-        ``stationary_variance`` on \(N(0, 1)\) against ``reference_variance``.
+        ``stationary_variance`` on \(N(0, 1)\) against ``reference_variance``; with the
+        zero-score probe, ``noise_scale_at_zero_score`` (a note says when it differs from
+        ``noise_scale``: the noise term then depends on the score).
 
     Math
     ----
@@ -106,16 +116,30 @@ def check_langevin_step(step_fn, score, x, noise, step_size, *, convention="cs23
     notes = []
     coef = None
     if got.shape == (n, d) and np.all(np.isfinite(got)):
+        g = np.asarray(got, dtype=np.float64)
+        probe = _zero_score_probe(step_fn, score, x64, z_f, z64, step_f, dt, zero_score_point,
+                                  notes)
         g0, err0 = _c._call(step_fn, (x_f, np.zeros_like(z_f), step_f),
                          "step_fn(x, zeros, step_size)", f"x' of shape {(n, d)}")
+        zero_noise_ok = err0 is None and g0.shape == (n, d) and np.all(np.isfinite(g0))
+        if not zero_noise_ok and probe is not None:
+            notes.append("the zero-noise probe failed; the drift is recovered from the "
+                         "zero-score probe's noise scale")
+            g0 = g - _noise_scale(probe, z64) * z64
+            err0 = None
         if err0 is None and g0.shape == (n, d):
             g0 = np.asarray(g0, dtype=np.float64)
-            g = np.asarray(got, dtype=np.float64)
             a = float(np.sum((g0 - x64) * s) / np.sum(s * s))
             b = float(np.sum((g - g0) * z64) / np.sum(z64 * z64))
             affine = compare(x64 + a * s + b * z64, g, tol).equal
             coef = {"drift": a, "noise_scale": b,
                     "temperature": b * b / (2 * a) if a > 0 else float("inf")}
+            if probe is not None:
+                b_star = _noise_scale(probe, z64, a)
+                coef["noise_scale_at_zero_score"] = b_star
+                if abs(b_star - b) > 1e-9 * abs(b) + tol.atol / _rms(z64):
+                    notes.append(f"at a zero of the score the noise scale is {b_star:.6g}, "
+                                 f"elsewhere {b:.6g}: the noise term depends on the score")
             try:
                 var = float(_conv.ula_stationary_gaussian(np.zeros(1), np.eye(1), a, b).cov[0, 0])
             except ValueError:
@@ -144,6 +168,64 @@ def check_langevin_step(step_fn, score, x, noise, step_size, *, convention="cs23
     skip = (_CONV_ENTRY[convention],)
     return _c._finish(name, "langevin_step", expected, got, tol, parts, dtype=dt, call_text=call,
                    skip=skip, notes=notes, coefficients=coef)
+
+
+def _rms(a):
+    return max(float(np.sqrt(np.mean(a * a))), 1e-300)
+
+
+def _find_zero_score(score, x64, where):
+    """A point where ``score`` vanishes: ``where`` when given, else a root of s from the mean
+    of ``x``; None when there is none to rounding."""
+    from scipy.optimize import root
+
+    if where is None:
+        return None
+    d = x64.shape[1]
+    if isinstance(where, str):
+        if where != "auto":
+            raise ValueError(f"`zero_score_point` must be an array (d,), 'auto' or None, got "
+                             f"{where!r}")
+        sol = root(lambda y: np.asarray(score(y[None, :]), dtype=np.float64)[0],
+                   np.mean(x64, axis=0), method="hybr")
+        x_star = np.asarray(sol.x, dtype=np.float64)
+    else:
+        x_star = np.asarray(_v.real_array("zero_score_point", where, shape=(d,)),
+                            dtype=np.float64)
+    s_star = np.asarray(score(x_star[None, :]), dtype=np.float64)[0]
+    scale = float(np.max(np.abs(np.asarray(score(x64), dtype=np.float64)))) + 1.0
+    if not np.all(np.abs(s_star) <= 1e-10 * scale):
+        if not isinstance(where, str):
+            raise ValueError(f"`zero_score_point` must be a zero of `score`; the score there "
+                             f"is {_v.show(s_star)}")
+        return None
+    return x_star
+
+
+def _zero_score_probe(step_fn, score, x64, z_f, z64, step_f, dt, where, notes):
+    """b from the foreign step at a zero of the score (the drift term vanishes there)."""
+    n, d = x64.shape
+    x_star = _find_zero_score(score, x64, where)
+    if x_star is None:
+        if where is not None:
+            notes.append("no zero of the score was found: the zero-score probe is left out")
+        return None
+    xs_f, xs64 = _c._cast(np.broadcast_to(x_star, (n, d)).copy(), dt)
+    gs, err = _c._call(step_fn, (xs_f, z_f, step_f), "step_fn(x*, noise, step_size) at a zero "
+                       "x* of the score", f"x' of shape {(n, d)}")
+    if err is not None or gs.shape != (n, d) or not np.all(np.isfinite(gs)):
+        notes.append("the zero-score probe failed: " + (err or f"it returned shape "
+                                                         f"{gs.shape} or non-finite values"))
+        return None
+    # the score at x* as the foreign step sees it (x* rounded to dtype): its drift a s(x*) is
+    # taken out once a is known
+    return np.asarray(gs, dtype=np.float64) - xs64, np.asarray(score(xs64), dtype=np.float64)
+
+
+def _noise_scale(step, z64, a=0.0):
+    """b from x' - x = a s + b z at the probe (step = (x' - x, s))."""
+    dx, s = step
+    return float(np.sum((dx - a * s) * z64) / np.sum(z64 * z64))
 
 
 # ---- Metropolis-Hastings and MALA -----------------------------------------------------------
