@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "families", "discrete", "partition", "compose", "ratio", "diff", "samplers",
     "diagnostics", "energies", "objectives", "train", "generation", "derivations", "figures",
-    "report",
+    "report", "testing", "vectors",
 )
 
 _BACKEND_NAMES = ("array_namespace", "get_backend", "set_backend")
