@@ -14,6 +14,7 @@ from scipy.special import logsumexp
 import vectors_plain_script as plain
 from refebm.families import Exponential, Gaussian, GaussianMixture
 from refebm.testing import catalogue
+from refebm.testing import ForeignCallError, ForeignValueError
 from refebm.testing.statistical import (check_ess, check_ksd, check_log_partition, check_rhat,
                                         check_sampler, detectable_shift, dkwm_epsilon)
 from seeding import make_rng, make_seed
@@ -185,14 +186,24 @@ def test_ksd_score_callable_and_bad_returns(ksd_case):
     x, _ = ksd_case
     score = lambda a: -a  # noqa: E731
     assert check_ksd(lambda a, b: foreign_ksd(a, b), x, score).status == "pass"
-    with pytest.raises(TypeError, match="`fn` must return a number or an array, got 'ksd'"):
+    # problems of the foreign value are the deterministic checks' error types (a
+    # ForeignValueError is also a TypeError and a ValueError; a ForeignCallError a RuntimeError)
+    with pytest.raises(ForeignValueError, match=r"`fn` returned str 'ksd'; expected a real "
+                                                r"array of shape \(\)"):
         check_ksd(lambda a, b: "ksd", x, score)
-    with pytest.raises(ValueError, match="`fn` returned a non-finite value"):
+    with pytest.raises(ForeignValueError, match="`fn` returned a non-finite value"):
         check_ksd(lambda a, b: float("nan"), x, score)
     with pytest.raises(ValueError, match=r"`fn` must return shape \(\), got shape \(2,\)"):
         check_ksd(lambda a, b: np.zeros(2), x, score)
-    with pytest.raises(RuntimeError, match="`fn` raised ZeroDivisionError"):
+    with pytest.raises(ForeignCallError, match="`fn` raised ZeroDivisionError"):
         check_ksd(lambda a, b: 1 / 0, x, score)
+    with pytest.raises(RuntimeError, match="`fn` raised ZeroDivisionError"):
+        check_rhat(lambda c: 1 / 0, np.zeros((2, 10)) + np.arange(10))
+    with pytest.raises(TypeError, match="`fn` returned NoneType None"):
+        check_ess(lambda c: None, np.zeros((2, 10)) + np.arange(10))
+    # a refebm-side argument is a plain ValueError/TypeError that names it
+    with pytest.raises(TypeError, match="`fn`"):
+        check_ksd(3, x, score)
 
 
 def test_torch_value_is_converted(ksd_case):

@@ -20,8 +20,9 @@ __all__ = ["ForeignValueError", "ForeignCallError", "to_numpy_value", "call_fore
            "describe"]
 
 
-class ForeignValueError(TypeError):
-    """A foreign function returned something that is not a real number or array."""
+class ForeignValueError(TypeError, ValueError):
+    """A foreign function returned something that is not what the check expects: not a real
+    number or array (a TypeError), or the wrong shape or a non-finite value (a ValueError)."""
 
 
 class ForeignCallError(RuntimeError):

@@ -27,6 +27,7 @@ from scipy import stats
 from .. import _validate as _v
 from . import catalogue as _cat
 from . import variants
+from ._convert import ForeignCallError, ForeignValueError, to_numpy_value
 from ._result import CheckResult, Tolerance, compare
 
 __all__ = ["check_sampler", "check_rhat", "check_ess", "check_ksd", "check_log_partition",
@@ -36,32 +37,20 @@ __all__ = ["check_sampler", "check_rhat", "check_ess", "check_ksd", "check_log_p
 # -- foreign values ----------------------------------------------------------------------------
 
 def _foreign(what, value, expected_shape=None):
-    """A foreign return value as float64 NumPy (torch via ``.detach()``, JAX and others via
-    ``__array__``/``__dlpack__``), or a TypeError/ValueError that says what came back."""
-    original = value
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{what} must return a number or an array, got {_v.show(original)}")
-    if hasattr(value, "detach") and callable(value.detach):
-        value = value.detach()
-        if hasattr(value, "cpu"):
-            value = value.cpu()
-        value = value.numpy()
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # noqa: BLE001 - anything that cannot become an array
-        raise TypeError(f"{what} must return a number or an array, got "
-                        f"{type(original).__name__} ({exc})") from None
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"{what} must return real numbers, got an array of dtype {arr.dtype}: "
-                        f"{_v.show(original)}")
-    arr = arr.astype(np.float64)
+    """A foreign return value as float64 NumPy (converted by ``to_numpy_value``: torch via
+    ``.detach()``, JAX and others via ``__array__``/``__dlpack__``), or a ForeignValueError
+    that says what came back and what was expected."""
+    expected = "a number or an array" if expected_shape is None else \
+        f"a real array of shape {tuple(expected_shape)}"
+    arr = to_numpy_value(value, what=what, expected=expected).astype(np.float64)
     if expected_shape is not None and arr.shape != tuple(expected_shape):
         if not (arr.size == 1 and int(np.prod(expected_shape)) == 1):
-            raise ValueError(f"{what} must return shape {tuple(expected_shape)}, got shape "
-                             f"{arr.shape}")
+            raise ForeignValueError(f"{what} must return shape {tuple(expected_shape)}, got "
+                                    f"shape {arr.shape}")
         arr = arr.reshape(expected_shape)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what} returned a non-finite value: {_v.show(arr)}")
+        raise ForeignValueError(f"{what} returned a non-finite value: {_v.show(arr)}; expected "
+                                "finite values")
     return arr
 
 
@@ -79,7 +68,7 @@ def _call(what, fn, *args):
     try:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - report what the foreign code raised
-        raise RuntimeError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+        raise ForeignCallError(f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
 def _judge(name, quantity, expected, got, parts, tolerance, *, coefficients=None, notes=()):
