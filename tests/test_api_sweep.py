@@ -1088,8 +1088,6 @@ KNOWN_OPEN: set[str] = {
     'derivations.quadratic_quartic-bounds-empty',
     'derivations.quadratic_quartic-bounds-wrong_type',
     'derivations.query_points-model-wrong_type',
-    'generation.ncsn_loss-levels-torch',
-    'generation.two_moons_from_noise-labels-torch',
     'report.format_report-rows-empty',
     'report.format_report-rows-wrong_type',
     'report.report_record-row-wrong_type',
@@ -1162,12 +1160,6 @@ def _cast(args, dt):
 DTYPE_CELLS = [pytest.param(q, m, id=f"{q}-{m}") for q, s in SPECS.items() if s.dtype
                for m in (("float32", "float64", "int") if s.dtype == "check" else ("float64",))]
 KNOWN_OPEN_DTYPE: set[str] = {
-    'generation.compare_samplers-float32',
-    'generation.geometric_sigmas-float32',
-    'generation.ncsn_loss-float32',
-    'generation.noisy_mixture_score-float32',
-    'generation.train_ncsn-float32',
-    'generation.two_moons_from_noise-float32',
 }
 DTYPE_CELLS = [pytest.param(*c.values, id=c.id, marks=pytest.mark.xfail(strict=True,
                                                                         reason="open"))

@@ -110,8 +110,8 @@ def test_ncsn_loss_with_every_level_equals_the_multiscale_loss_value_and_gradien
     flat_x, flat_noise = np.tile(x, (3, 1)), noise.reshape(15, 2)
 
     def ours(w):
-        return ncsn_loss(NoiseConditionalMLP(w, activation="swish").score, flat_x, sigmas,
-                         levels, flat_noise)
+        return ncsn_loss(NoiseConditionalMLP(w, activation="swish").score, flat_x, levels,
+                         flat_noise, sigmas)
 
     def library(w):
         return multiscale_denoising_score_matching_loss(
@@ -141,8 +141,8 @@ def test_ncsn_loss_equals_the_multiscale_loss_over_shapes(d, n_levels, n, seed, 
         s = np.asarray(sigma, dtype=float).reshape(-1, 1)
         return -(y - a) / (1.0 + s**2)
 
-    ours = ncsn_loss(score, np.tile(x, (n_levels, 1)), sigmas, np.repeat(np.arange(n_levels), n),
-                     noise.reshape(n_levels * n, d))
+    ours = ncsn_loss(score, np.tile(x, (n_levels, 1)), np.repeat(np.arange(n_levels), n),
+                     noise.reshape(n_levels * n, d), sigmas)
     want = multiscale_denoising_score_matching_loss(None, x, noise, sigmas, score=score)
     assert ours == pytest.approx(float(want), rel=1e-12, abs=1e-300)
 
@@ -159,9 +159,9 @@ def test_ncsn_loss_closed_form_and_zero_at_the_exact_score_of_a_point_mass():
     levels = rng.integers(0, 3, size=40)
     z = rng.normal(size=(40, 2))
     x = np.tile(a, (40, 1))
-    exact = ncsn_loss(lambda y, s: -(y - a) / s[:, None] ** 2, x, sigmas, levels, z)
+    exact = ncsn_loss(lambda y, s: -(y - a) / s[:, None] ** 2, x, levels, z, sigmas)
     assert exact == pytest.approx(0.0, abs=1e-14)
-    wide = ncsn_loss(lambda y, s: -(y - a) / (1 + s[:, None] ** 2), x, sigmas, levels, z)
+    wide = ncsn_loss(lambda y, s: -(y - a) / (1 + s[:, None] ** 2), x, levels, z, sigmas)
     s = sigmas[levels]
     want = np.mean(np.sum(z**2, axis=1) / (2 * (1 + s**2) ** 2))
     assert wide == pytest.approx(want, rel=1e-12)
@@ -175,31 +175,31 @@ def test_bad_input_ncsn_loss():
         return -y
 
     with pytest.raises(TypeError, match="`score` must be callable"):
-        ncsn_loss(None, x, sig, lv, z)
+        ncsn_loss(None, x, lv, z, sig)
     with pytest.raises(ValueError, match="`x` must have 2 dimension"):
-        ncsn_loss(score, np.zeros(3), sig, lv, z)
+        ncsn_loss(score, np.zeros(3), lv, z, sig)
     with pytest.raises(ValueError, match="`x` must be finite"):
-        ncsn_loss(score, np.full((3, 2), np.nan), sig, lv, z)
+        ncsn_loss(score, np.full((3, 2), np.nan), lv, z, sig)
     with pytest.raises(ValueError, match="`sigmas` must be strictly decreasing"):
-        ncsn_loss(score, x, np.array([1.0, 2.0]), lv, z)
+        ncsn_loss(score, x, lv, z, np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="`sigmas` must be > 0"):
-        ncsn_loss(score, x, np.array([1.0, -1.0]), lv, z)
+        ncsn_loss(score, x, lv, z, np.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="`sigmas` must have 1 dimension"):
-        ncsn_loss(score, x, np.ones((2, 2)), lv, z)
+        ncsn_loss(score, x, lv, z, np.ones((2, 2)))
     with pytest.raises(TypeError, match="`sigmas` must be a real array"):
-        ncsn_loss(score, x, "big", lv, z)
+        ncsn_loss(score, x, lv, z, "big")
     with pytest.raises(TypeError, match="`levels` must be an integer array"):
-        ncsn_loss(score, x, sig, np.array([0.0, 1.0, 1.0]), z)
+        ncsn_loss(score, x, np.array([0.0, 1.0, 1.0]), z, sig)
     with pytest.raises(ValueError, match=r"`levels` must have shape \(3,\)"):
-        ncsn_loss(score, x, sig, np.array([0, 1]), z)
+        ncsn_loss(score, x, np.array([0, 1]), z, sig)
     with pytest.raises(ValueError, match=r"`levels` must lie in 0..1"):
-        ncsn_loss(score, x, sig, np.array([0, 1, 2]), z)
+        ncsn_loss(score, x, np.array([0, 1, 2]), z, sig)
     with pytest.raises(ValueError, match="`noise` must have the shape of `x`"):
-        ncsn_loss(score, x, sig, lv, np.zeros((3, 3)))
+        ncsn_loss(score, x, lv, np.zeros((3, 3)), sig)
     with pytest.raises(ValueError, match="`noise` must be finite"):
-        ncsn_loss(score, x, sig, lv, np.full((3, 2), np.inf))
+        ncsn_loss(score, x, lv, np.full((3, 2), np.inf), sig)
     with pytest.raises(ValueError, match=r"`score` must return shape \(3, 2\)"):
-        ncsn_loss(lambda y, s: y[:, :1], x, sig, lv, z)
+        ncsn_loss(lambda y, s: y[:, :1], x, lv, z, sig)
 
 
 # -- train_ncsn -------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_train_ncsn_is_fit_on_ncsn_loss_with_the_documented_draws():
     def loss(th, batch, rng):
         lv = rng.integers(0, 3, size=batch.shape[0])
         z = rng.standard_normal(batch.shape)
-        return ncsn_loss(NoiseConditionalMLP(th, activation="swish").score, batch, sigmas, lv, z)
+        return ncsn_loss(NoiseConditionalMLP(th, activation="swish").score, batch, lv, z, sigmas)
 
     losses = []
     for steps, rate in [(4, 1e-2), (3, 1e-3)]:

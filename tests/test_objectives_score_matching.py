@@ -584,9 +584,9 @@ def test_multiscale_with_labels_equals_every_level_and_ncsn_loss():
                                                         labels=labels, weights=w)
     assert math.isclose(weighted, np.mean(w[labels] / sigmas[labels]**2 * np.array(want)),
                         rel_tol=1e-12)
-    # the NCSN loss of refebm.generation, written separately, is the same number
+    # the NCSN loss of refebm.generation (which delegates here) is the same number
     from refebm.generation import ncsn_loss
-    assert math.isclose(ncsn_loss(net.score, x, sigmas, labels, noise[0]),
+    assert math.isclose(ncsn_loss(net.score, x, labels, noise[0], sigmas),
                         multiscale_denoising_score_matching_loss(None, x, noise[0], sigmas,
                                                                  score=net.score, labels=labels),
                         rel_tol=1e-12)

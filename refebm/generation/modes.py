@@ -123,7 +123,9 @@ def compare_samplers(score_fn, sigmas, x0, rng, *, step_size, n_steps_each, plai
     Returns
     -------
     Comparison
-        ``(annealed, plain, annealed_weights, plain_weights)``.
+        ``(annealed, plain, annealed_weights, plain_weights)``; float32 when ``x0``,
+        ``sigmas`` and ``centers`` all are, else float64 (the dtype rule of the conventions
+        page).
 
     Math
     ----
@@ -159,10 +161,14 @@ def compare_samplers(score_fn, sigmas, x0, rng, *, step_size, n_steps_each, plai
     _numpy_points("centers", centers, d=int(x0.shape[1]))
     if labels is not None:
         _labels_iv(labels, int(np.shape(getval(centers))[0]))
-    annealed = np.asarray(annealed_langevin(score_fn, x0, sig, step_size, n_steps_each, gen))
-    plain = np.asarray(annealed_langevin(score_fn, x0, sig[-1:], plain_step_size,
-                                         sig.size * n_steps_each, gen))
-    return Comparison(annealed, plain, np.asarray(mode_weights(annealed, centers, labels)),
-                      np.asarray(mode_weights(plain, centers, labels)))
+    dtype = _v.result_dtype(x0, sigmas, centers)
+    sig = sig.astype(dtype)
+    annealed = _v.as_dtype(np.asarray(annealed_langevin(score_fn, x0, sig, step_size,
+                                                        n_steps_each, gen)), dtype)
+    plain = _v.as_dtype(np.asarray(annealed_langevin(score_fn, x0, sig[-1:], plain_step_size,
+                                                     sig.size * n_steps_each, gen)), dtype)
+    return Comparison(annealed, plain,
+                      _v.as_dtype(np.asarray(mode_weights(annealed, centers, labels)), dtype),
+                      _v.as_dtype(np.asarray(mode_weights(plain, centers, labels)), dtype))
 
 

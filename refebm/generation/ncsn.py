@@ -12,6 +12,7 @@ from .. import _validate as _v
 from .._backend import to_numpy
 from ..energies import NoiseConditionalMLP, random_mlp_weights
 from ..families import GaussianMixture
+from ..objectives.score_matching import multiscale_denoising_score_matching_loss
 from ..train import fit
 from ._checks import _flag_iv, _numpy_points, _sigmas_iv, _stages_iv
 
@@ -79,14 +80,16 @@ def geometric_sigmas(data, n_levels, *, sigma_min=0.05):
     >>> geometric_sigmas(np.array([[0.0, 0.0], [3.0, 4.0]]), 3, sigma_min=0.2).tolist()
     [5.0, 1.0, 0.2]
     """
-    x = np.asarray(to_numpy(_numpy_points("data", data)), dtype=np.float64)
+    dtype = _v.result_dtype(_numpy_points("data", data))
+    x = np.asarray(to_numpy(data), dtype=np.float64)
     n_levels = _v.integer("n_levels", n_levels, minimum=2)
     sigma_min = float(_v.scalar("sigma_min", sigma_min, low=0.0, low_open=True))
     diameter = _diameter(x)
     if not diameter > sigma_min:
         raise ValueError(
             f"`sigma_min` must be below the diameter of `data` ({diameter!r}), got {sigma_min!r}")
-    return diameter * (sigma_min / diameter) ** (np.arange(n_levels) / (n_levels - 1.0))
+    return _v.as_dtype(
+        diameter * (sigma_min / diameter) ** (np.arange(n_levels) / (n_levels - 1.0)), dtype)
 
 
 def _diameter(x, block=512):
@@ -107,8 +110,15 @@ def _diameter(x, block=512):
     return best
 
 
-def ncsn_loss(score, x, sigmas, levels, noise):
+def ncsn_loss(score, x, levels, noise, sigmas):
     r"""The multi-scale denoising score-matching loss with one noise level per point.
+
+    Arguments in the order of every refebm function: the model, the data, the step's random
+    draws (``levels`` then ``noise``, the order in which [`train_ncsn`][refebm.generation.train_ncsn]
+    draws them), then the ladder. It is
+    [`multiscale_denoising_score_matching_loss`][refebm.objectives.multiscale_denoising_score_matching_loss]
+    ``(None, x, noise, sigmas, score=score, labels=levels)``, which computes it, with the ladder
+    also checked to be strictly decreasing.
 
     Parameters
     ----------
@@ -117,18 +127,19 @@ def ncsn_loss(score, x, sigmas, levels, noise):
         instance ``NoiseConditionalMLP(weights).score``.
     x : array, shape (n, d)
         Clean data.
-    sigmas : array, shape (L,)
-        The ladder, strictly decreasing.
     levels : int array, shape (n,)
         The level \(l_i \in \{0, \dots, L - 1\}\) of each point (0-based: ``sigmas[l_i]``).
     noise : array, shape (n, d)
         Standard normal \(z_i\).
+    sigmas : array, shape (L,)
+        The ladder, strictly decreasing.
 
     Returns
     -------
     loss : scalar
         \(\frac1n \sum_i \tfrac12 \big\|\sigma_{l_i} s(x_i + \sigma_{l_i} z_i, \sigma_{l_i}) +
-        z_i\big\|^2\); differentiable by autograd through ``score``.
+        z_i\big\|^2\); differentiable by autograd through ``score``. float32 when ``x``,
+        ``noise`` and ``sigmas`` all are, else float64.
 
     Math
     ----
@@ -149,33 +160,30 @@ def ncsn_loss(score, x, sigmas, levels, noise):
     >>> import numpy as np
     >>> from refebm.generation import ncsn_loss
     >>> s = lambda x, sigma: -x / (1.0 + sigma[:, None] ** 2)
-    >>> float(ncsn_loss(s, np.zeros((1, 2)), np.array([1.0]), np.array([0]),
-    ...                 np.array([[2.0, 0.0]])))
+    >>> float(ncsn_loss(s, np.zeros((1, 2)), np.array([0]), np.array([[2.0, 0.0]]),
+    ...                 np.array([1.0])))
     0.5
     """
     _v.function("score", score)
     x = _numpy_points("x", x)
     n, d = np.shape(getval(x))
-    sig = _sigmas_iv(sigmas)
-    lv = to_numpy(getval(levels))
+    _v.not_foreign("levels", levels)
+    lv = _v._host(levels)
     if lv.dtype.kind not in "iu":
         raise TypeError(f"`levels` must be an integer array, got {_v.show(levels)}"
                         f" (dtype {lv.dtype})")
     if lv.shape != (n,):
         raise ValueError(f"`levels` must have shape ({n},) (one per point), got shape {lv.shape}")
+    _v.not_foreign("noise", noise)
+    noise = _v.real_array("noise", noise, ndim=2)
+    _v.same_shape("x", x, "noise", noise)
+    sig = _sigmas_iv(sigmas)
     if np.any(lv < 0) or np.any(lv >= sig.size):
         raise ValueError(f"`levels` must lie in 0..{sig.size - 1} (indices into `sigmas`), got "
                          f"{_v.show(levels)}")
-    noise = _v.real_array("noise", noise, ndim=2)
-    _v.same_shape("x", x, "noise", noise)
-    s_point = sig[lv]  # (n,) the level of each point
-    s_col = np.reshape(s_point, (n, 1))
-    out = score(x + s_col * noise, s_point)
-    if np.shape(getval(out)) != (n, d):
-        raise ValueError(f"`score` must return shape ({n}, {d}), got shape "
-                         f"{np.shape(getval(out))}")
-    r = s_col * out + noise
-    return anp.mean(0.5 * anp.sum(r * r, axis=1))
+    dtype = _v.result_dtype(x, noise, sigmas)
+    return _v.as_dtype(multiscale_denoising_score_matching_loss(
+        None, x, noise, sig, score=score, labels=lv), dtype)
 
 
 def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000),
@@ -235,8 +243,10 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000
     >>> res.losses.shape, res.model.score(data[:4], 0.5).shape
     ((5,), (4, 2))
     """
-    x = np.asarray(to_numpy(_numpy_points("data", data)), dtype=np.float64)
+    data = _numpy_points("data", data)
+    x = np.asarray(to_numpy(data), dtype=np.float64)
     n, d = x.shape
+    dtype = _v.result_dtype(data, sigmas)
     sig = _sigmas_iv(sigmas)
     hidden = _v.integer("hidden", hidden, minimum=1)
     if not isinstance(activation, str):
@@ -254,7 +264,7 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000
         levels = rng.integers(0, n_levels, size=batch.shape[0])
         z = rng.standard_normal(batch.shape)
         model = NoiseConditionalMLP(theta, activation=activation)
-        return ncsn_loss(model.score, batch, sig, levels, z)
+        return ncsn_loss(model.score, batch, levels, z, sig)
 
     theta, losses = theta0, []
     for n_steps, rate in stages:
@@ -262,8 +272,10 @@ def train_ncsn(data, sigmas, *, hidden=64, activation="swish", steps=(3000, 1000
                   progress=progress, batch_size=batch_size)
         theta = res.theta
         losses.append(res.losses)
+    if dtype != "float64":   # trained in float64; returned in the caller's dtype
+        theta = [tuple(np.asarray(p, dtype=dtype) for p in layer) for layer in theta]
     return NCSNResult(NoiseConditionalMLP(theta, activation=activation),
-                      np.concatenate(losses), sig)
+                      np.concatenate(losses).astype(dtype), sig.astype(dtype))
 
 
 def noisy_mixture_score(mixture):
@@ -303,7 +315,7 @@ def noisy_mixture_score(mixture):
     weights = to_numpy(mixture.weights)
     means = to_numpy(mixture.means)
     covs = to_numpy(mixture.covs)
-    eye = np.eye(mixture.dim)
+    eye = np.eye(mixture.dim, dtype=np.result_type(weights, means, covs))
     cache = {}
 
     def score_fn(x, sigma):

@@ -44,7 +44,8 @@ def two_moons_from_noise(labels, t, noise, *, scale=0.1):
     -------
     x : ndarray, shape (n, 2)
         Upper moon \((\cos \pi t, \sin \pi t)\), lower moon \((1 - \cos \pi t, \tfrac12 - \sin
-        \pi t)\) (the layout of scikit-learn's ``make_moons``), plus ``scale * noise``.
+        \pi t)\) (the layout of scikit-learn's ``make_moons``), plus ``scale * noise``;
+        float32 when ``t`` and ``noise`` both are, else float64.
 
     Math
     ----
@@ -59,7 +60,7 @@ def two_moons_from_noise(labels, t, noise, *, scale=0.1):
     >>> x.round(12).tolist()
     [[0.0, 1.0], [0.0, 0.5]]
     """
-    lab = to_numpy(getval(labels))
+    lab = to_numpy(getval(_v.not_foreign("labels", labels)))
     if lab.dtype.kind not in "iu":
         raise TypeError(f"`labels` must be an integer array, got {_v.show(labels)}"
                         f" (dtype {lab.dtype})")
@@ -68,15 +69,18 @@ def two_moons_from_noise(labels, t, noise, *, scale=0.1):
     if np.any((lab != 0) & (lab != 1)):
         raise ValueError(f"`labels` must be 0 or 1, got {_v.show(labels)}")
     n = lab.size
-    t = np.asarray(to_numpy(_v.real_array("t", t, shape=(n,))), dtype=np.float64)
+    t_in = _v.real_array("t", _v.not_foreign("t", t), shape=(n,))
+    t = np.asarray(to_numpy(t_in), dtype=np.float64)
     if np.any(t < 0) or np.any(t > 1):
         raise ValueError(f"`t` must lie in [0, 1], got {_v.show(t)}")
-    z = np.asarray(to_numpy(_v.real_array("noise", noise, shape=(n, 2))), dtype=np.float64)
+    z_in = _v.real_array("noise", _v.not_foreign("noise", noise), shape=(n, 2))
+    z = np.asarray(to_numpy(z_in), dtype=np.float64)
     scale = float(_v.scalar("scale", scale, low=0.0))
     c, s = np.cos(np.pi * t), np.sin(np.pi * t)
     upper = np.stack([c, s], axis=1)
     lower = np.stack([1.0 - c, 0.5 - s], axis=1)
-    return np.where(lab[:, None] == 0, upper, lower) + scale * z
+    return _v.as_dtype(np.where(lab[:, None] == 0, upper, lower) + scale * z,
+                       _v.result_dtype(t_in, z_in))
 
 
 def two_moons(n, rng, *, weights=(0.5, 0.5), scale=0.1):
