@@ -398,9 +398,29 @@ def run_checks(*, progress=False) -> list[Check]:
     return rows
 
 
+def _row_iv(name, row):
+    """``row`` unless it is not a [`Check`][refebm.report.Check] (then ``TypeError`` naming ``name``)."""
+    if not isinstance(row, Check):
+        raise TypeError(f"`{name}` must be a refebm.report.Check row, got {row!r:.80}")
+    return row
+
+
+def _rows_iv(rows):
+    """``rows`` as a non-empty list of [`Check`][refebm.report.Check] rows."""
+    if isinstance(rows, (str, bytes, Check)) or not hasattr(rows, "__iter__"):
+        raise TypeError(f"`rows` must be a sequence of Check rows, got {rows!r:.80}")
+    rows = list(rows)
+    if not rows:
+        raise ValueError("`rows` must not be empty: a report has at least one row, got []")
+    for i, r in enumerate(rows):
+        _row_iv(f"rows[{i}]", r)
+    return rows
+
+
 def row_verdict(row) -> str:
     """The result of one row in words: ``"pass"``, ``"FAIL"``, or for a wrong form
     ``"breaks by 0.551, as it must"`` (or ``"FAIL: holds to 2e-12, must break"``)."""
+    _row_iv("row", row)
     if row.kind != "wrong form":
         return "pass" if row.passed else "FAIL"
     if row.passed:
@@ -412,6 +432,8 @@ def row_verdict(row) -> str:
 
 def report_record(row) -> dict:
     """A JSON-ready record of one row (``refebm report --json`` prints one per line)."""
+    _row_iv("row", row)
+
     def number(x):
         return float(x) if math.isfinite(x) else None
 
@@ -462,9 +484,9 @@ def format_report(rows, *, width=100) -> str:
     line, however long."""
     from . import _validate as _v
 
+    rows = _rows_iv(rows)
     if width is not None:
         width = _v.integer("width", width, minimum=60)
-    rows = list(rows)
     out = []
     sections = (
         ("identity", "Identities: one value computed two independent ways (error <= tol)",
@@ -489,22 +511,17 @@ def format_report(rows, *, width=100) -> str:
 
 
 def format_table(rows) -> str:
-    """The report as a text table: one line per [`Check`][refebm.report.Check] in ``rows`` (a non-empty
-    sequence), with its message indented below it."""
-    if isinstance(rows, (str, bytes)) or not hasattr(rows, "__iter__"):
-        raise TypeError(f"`rows` must be a sequence of Check rows, got {rows!r:.80}")
-    rows = list(rows)
-    if not rows:
-        raise ValueError("`rows` must not be empty: a report has at least one row, got []")
-    for i, r in enumerate(rows):
-        if not isinstance(r, Check):
-            raise TypeError(f"`rows[{i}]` must be a Check, got {r!r:.80}")
-    width = max(len(r.name) for r in rows)
+    """The report as one plain text table: one line per [`Check`][refebm.report.Check] in ``rows`` (a
+    non-empty sequence), its result in words ([`row_verdict`][refebm.report.row_verdict]: a wrong
+    form reads "breaks by 0.551, as it must"), its message indented below it.
+    [`format_report`][refebm.report.format_report] splits the same rows into sections."""
+    rows = _rows_iv(rows)
+    width = max(len("identity"), *(len(r.name) for r in rows))
     head = f"{'identity':<{width}}  {'ids':<8}  {'error':>9}  {'tol':>7}  result"
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r.name:<{width}}  {r.ids:<8}  {r.error:9.2e}  {r.tol:7.0e}  "
-                     f"{'pass' if r.passed else 'FAIL'}")
+                     f"{row_verdict(r)}")
         if r.message:
             lines.append(f"    {r.message}")
     return "\n".join(lines)

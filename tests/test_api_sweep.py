@@ -1080,36 +1080,12 @@ def classify(qual, arg, mut):
     return "silent", f"returned a result for `{arg}` = {mut}"
 
 
-# ---------------------------------------------------------------------------------------------
-# Cells still open in modules being fixed now: a TEMPORARY list, to be emptied. Strict xfail, so a
-# cell that gets fixed fails here until it is removed from the list.
-# ---------------------------------------------------------------------------------------------
-KNOWN_OPEN: set[str] = {
-    'derivations.quadratic_quartic-bounds-empty',
-    'derivations.quadratic_quartic-bounds-wrong_type',
-    'derivations.query_points-model-wrong_type',
-    'report.format_report-rows-empty',
-    'report.format_report-rows-wrong_type',
-    'report.report_record-row-wrong_type',
-    'report.row_verdict-row-wrong_type',
-}
-
-
-def _param(cell):
-    qual, arg, mut = cell.values
-    cid = f"{qual}-{arg}-{mut}"
-    if cid in KNOWN_OPEN:
-        return pytest.param(qual, arg, mut, id=cell.id,
-                            marks=pytest.mark.xfail(strict=True, reason="open, being fixed"))
-    return cell
-
-
 _rows_for_methods()
 for _row in ("discrete.Ising", "discrete.RBM"):
     _METHOD_POINTS[_row] = None
     _add_method_rows(_row)
 
-CELLS = [_param(c) for c in _cells()]
+CELLS = list(_cells())
 
 
 def test_every_public_callable_has_a_row():
@@ -1159,11 +1135,6 @@ def _cast(args, dt):
 
 DTYPE_CELLS = [pytest.param(q, m, id=f"{q}-{m}") for q, s in SPECS.items() if s.dtype
                for m in (("float32", "float64", "int") if s.dtype == "check" else ("float64",))]
-KNOWN_OPEN_DTYPE: set[str] = {
-}
-DTYPE_CELLS = [pytest.param(*c.values, id=c.id, marks=pytest.mark.xfail(strict=True,
-                                                                        reason="open"))
-               if c.id in KNOWN_OPEN_DTYPE else c for c in DTYPE_CELLS]
 
 
 def dtype_outcome(qual, mode):

@@ -586,6 +586,23 @@ def test_model_constructors_bad_input():
         D.quadratic_quartic([0.0], [[-1.0]], bounds=((-5.0, 5.0),))
     with pytest.raises(ValueError, match=r"`q` must be >= 0"):
         D.quadratic_quartic([0.0], [[1.0]], q=-1.0, bounds=((-5.0, 5.0),))
+    with pytest.raises(TypeError, match=r"`bounds` must be a sequence of \(lo, hi\) pairs"):
+        D.quadratic_quartic([0.0], [[1.0]], bounds=0.5)
+    with pytest.raises(ValueError, match=r"`bounds` must not be empty"):
+        D.quadratic_quartic([0.0], [[1.0]], bounds=())
+    with pytest.raises(ValueError, match=r"`bounds` must have 1 \(lo, hi\) pairs, got 2"):
+        D.quadratic_quartic([0.0], [[1.0]], bounds=((-5.0, 5.0),) * 2)
+    with pytest.raises(ValueError, match=r"`bounds\[0\]` must be finite"):
+        D.quadratic_quartic([0.0], [[1.0]], bounds=((-np.inf, 5.0),))
+    with pytest.raises(ValueError, match=r"`nodes` must be >= 8"):
+        D.quadratic_quartic([0.0], [[1.0]], bounds=((-5.0, 5.0),), nodes=2)
+    with pytest.raises(ValueError, match=r"`bounds` must have 2 \(lo, hi\) pairs, got 1"):
+        D.quartic_2d(bounds=((-7.0, 7.0),))
+    with pytest.raises(TypeError, match=r"`model` must be of type EnergyModel"):
+        D.query_points(0.5)
+    q3 = D.quadratic_quartic(np.zeros(3), np.eye(3), bounds=((-9.0, 9.0),) * 3, nodes=8)
+    with pytest.raises(ValueError, match=r"`model` must be 1-D or 2-D"):
+        D.query_points(q3)
 
 
 def test_models_are_autograd_traceable_in_theta():

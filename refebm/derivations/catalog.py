@@ -24,6 +24,7 @@ from .likelihood import (
     log_partition_gradient_without_z,
 )
 from .models import (
+    EnergyModel,
     GaussianData,
     MixtureModel,
     NCEProblem,
@@ -31,6 +32,7 @@ from .models import (
     ProductModel,
     _log_normal_1d,
     _log_quartic_density,
+    _type_iv,
     gaussian_1d,
     logcosh_1d,
     logcosh_2d,
@@ -77,6 +79,10 @@ def query_points(model):
     >>> [a.shape for a in query_points(gaussian_1d())]
     [(3, 1), (3, 1), (3, 1)]
     """
+    _type_iv("model", model, EnergyModel)
+    if model.dim not in (1, 2):
+        raise ValueError(f"`model` must be 1-D or 2-D (the chains' query points are), got a "
+                         f"{model.dim}-D model ({model.name})")
     if model.dim == 1:
         return (np.array([[-0.5], [0.375], [1.2]]), np.array([[0.8], [-1.0], [0.0]]),
                 np.array([[0.1], [0.9], [0.4]]))

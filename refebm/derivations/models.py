@@ -356,7 +356,7 @@ def gaussian_1d(b=0.75, a=2.0, *, nodes=120):
     b = float(_v.scalar("b", b))
     mean, sd = b / a, 1.0 / math.sqrt(a)
     return EnergyModel("gaussian-1d", _gaussian_1d_family, np.array([b, a]),
-                       ((mean - 10 * sd, mean + 10 * sd),), nodes)
+                       ((mean - 10 * sd, mean + 10 * sd),), _nodes_iv("nodes", nodes, 1))
 
 
 def _quartic_1d_family(theta):
@@ -379,7 +379,8 @@ def quartic_1d(theta=(1.0, -1.0, 0.5), *, bounds=((-9.0, 9.0),), nodes=200):
     """
     theta = np.asarray(_v.real_array("theta", theta, shape=(3,)), dtype=np.float64)
     _v.positive("theta[0]", theta[0])
-    return EnergyModel("quartic-1d", _quartic_1d_family, theta, tuple(bounds), nodes)
+    return EnergyModel("quartic-1d", _quartic_1d_family, theta, _box_iv("bounds", bounds, 1),
+                       _nodes_iv("nodes", nodes, 1))
 
 
 def _logcosh_1d_family(theta):
@@ -402,7 +403,8 @@ def logcosh_1d(theta=(1.5, 0.4, 0.3), *, bounds=((-13.0, 13.0),), nodes=240):
     [0.0]
     """
     theta = np.asarray(_v.real_array("theta", theta, shape=(3,)), dtype=np.float64)
-    return EnergyModel("logcosh-1d", _logcosh_1d_family, theta, tuple(bounds), nodes)
+    return EnergyModel("logcosh-1d", _logcosh_1d_family, theta, _box_iv("bounds", bounds, 1),
+                       _nodes_iv("nodes", nodes, 1))
 
 
 def _quartic_2d_family(theta):
@@ -425,7 +427,8 @@ def quartic_2d(theta=(0.4, -0.5, 0.7), *, bounds=((-7.0, 7.0), (-7.0, 7.0)), nod
     [-0.5]
     """
     theta = np.asarray(_v.real_array("theta", theta, shape=(3,)), dtype=np.float64)
-    return EnergyModel("quartic-2d", _quartic_2d_family, theta, tuple(bounds), nodes)
+    return EnergyModel("quartic-2d", _quartic_2d_family, theta, _box_iv("bounds", bounds, 2),
+                       _nodes_iv("nodes", nodes, 2))
 
 
 def _logcosh_2d_family(theta):
@@ -448,7 +451,8 @@ def logcosh_2d(theta=(1.2, 0.8, 0.3), *, bounds=((-11.0, 11.0), (-11.0, 11.0)), 
     [3.0]
     """
     theta = np.asarray(_v.real_array("theta", theta, shape=(3,)), dtype=np.float64)
-    return EnergyModel("logcosh-2d", _logcosh_2d_family, theta, tuple(bounds), nodes)
+    return EnergyModel("logcosh-2d", _logcosh_2d_family, theta, _box_iv("bounds", bounds, 2),
+                       _nodes_iv("nodes", nodes, 2))
 
 
 def _quadratic_quartic_family(d):
@@ -492,8 +496,12 @@ def quadratic_quartic(mean, cov, q=0.0, *, bounds, nodes=100, name=None):
     q = float(_v.scalar("q", q, low=0.0))
     prec = np.linalg.inv(cov)
     theta = np.concatenate([prec @ mean, prec[np.triu_indices(d)], [q]])
+    bounds = _box_iv("bounds", bounds, d)
+    nodes = _nodes_iv("nodes", nodes, d)
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeError(f"`name` must be a non-empty string, got {_v.show(name)}")
     return EnergyModel(name or f"quadratic-quartic-{d}d", _quadratic_quartic_family(d), theta,
-                       tuple(bounds), nodes)
+                       bounds, nodes)
 
 
 # ---------------------------------------------------------------------------------------------
