@@ -290,6 +290,14 @@ def _cases_langevin(rng):
                 "noise_scale": math.sqrt(2.0 * eps), "step_size": eps})
 
 
+def _mala_proposal(energy, x, z, eps):
+    """MALA's CS236 proposal x + eps s(x) + sqrt(2 eps) z and refebm's log r for it."""
+    from .samplers import mala_init, mala_log_acceptance
+
+    xp = x + eps * np.asarray(_score(energy)(x)) + math.sqrt(2.0 * eps) * z
+    return xp, np.asarray(mala_log_acceptance(mala_init(energy, x), mala_init(energy, xp), eps))
+
+
 def _mala_parts(energy, x, xp, eps):
     sc = _score(energy)
     return {"x": x, "x_proposed": xp, "energy_x": np.asarray(energy(x)),
@@ -298,14 +306,11 @@ def _mala_parts(energy, x, xp, eps):
 
 
 def _cases_mh(rng):
-    from .samplers import mala_init, mala_log_acceptance
-
     for (name, mean, prec, q, energy), eps in zip(_models(), (0.3, 0.2, 0.1, 0.25)):
         d = mean.shape[0]
         x = rng.normal(size=(3, d)) + mean
         z = rng.normal(size=(3, d))
-        xp = x + eps * np.asarray(_score(energy)(x)) + math.sqrt(2.0 * eps) * z
-        lr = mala_log_acceptance(mala_init(energy, x), mala_init(energy, xp), eps)
+        xp, lr = _mala_proposal(energy, x, z, eps)
         yield (f"{name}, MALA (CS236 proposal N(x + eps s(x), 2 eps I)), eps = {eps}",
                {**_model_inputs(mean, prec, q), "x": encode(x), "x_proposed": encode(xp),
                 "step_size": encode(eps)},
@@ -321,15 +326,13 @@ def _cases_mh(rng):
 
 
 def _cases_mala(rng):
-    from .samplers import mala_init, mala_log_acceptance, mala_step
+    from .samplers import mala_init, mala_step
 
     for (name, mean, prec, q, energy), eps in zip(_models(), (0.8, 0.5, 0.3, 0.6)):
         d = mean.shape[0]
         x = rng.normal(size=(4, d)) + mean
         z = rng.normal(size=(4, d))
-        sc = _score(energy)
-        xp = x + eps * np.asarray(sc(x)) + math.sqrt(2.0 * eps) * z
-        lr = np.asarray(mala_log_acceptance(mala_init(energy, x), mala_init(energy, xp), eps))
+        xp, lr = _mala_proposal(energy, x, z, eps)
         # uniforms a factor e^{0.4} away from min(1, r) on either side, so the decisions of
         # the correct and the wrong forms are not decided by rounding
         offset = np.where(np.arange(4) % 2 == 0, -0.4, 0.4)

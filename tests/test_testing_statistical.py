@@ -204,6 +204,10 @@ def test_ksd_score_callable_and_bad_returns(ksd_case):
     # a refebm-side argument is a plain ValueError/TypeError that names it
     with pytest.raises(TypeError, match="`fn`"):
         check_ksd(3, x, score)
+    with pytest.raises(ValueError, match=r"`chains` must have at least 8 draws per chain"):
+        check_rhat(lambda c: 1.0, np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"`chains` must have shape \(chain, draw\) or"):
+        check_ess(lambda c: 1.0, np.zeros((2, 10, 1, 1)))
 
 
 def test_torch_value_is_converted(ksd_case):

@@ -21,6 +21,21 @@ def _import(name, extra):
             f"(`pip install {name}`) or the extra (`pip install refebm[{extra}]`)") from err
 
 
+def _wrap(fn, convert, default_name):
+    """``fn`` with its array arguments converted by ``convert`` and its result (or each item
+    of a returned tuple) back to NumPy."""
+    what = getattr(fn, "__name__", default_name)
+
+    @functools.wraps(fn)
+    def wrapped(*args):
+        out = fn(*(_arg(a, convert) for a in args))
+        if isinstance(out, tuple):
+            return tuple(to_numpy_value(o, what=what) for o in out)
+        return to_numpy_value(out, what=what)
+
+    return wrapped
+
+
 def _arg(value, convert):
     if isinstance(value, np.ndarray) or isinstance(value, (np.floating, float)):
         return convert(value)
@@ -48,14 +63,7 @@ def torch_function(fn, *, requires_grad=False, device="cpu"):
             t.requires_grad_(True)
         return t
 
-    @functools.wraps(fn)
-    def wrapped(*args):
-        out = fn(*(_arg(a, convert) for a in args))
-        if isinstance(out, tuple):
-            return tuple(to_numpy_value(o, what=f"{fn.__name__}") for o in out)
-        return to_numpy_value(out, what=getattr(fn, "__name__", "the torch function"))
-
-    return wrapped
+    return _wrap(fn, convert, "the torch function")
 
 
 def jax_function(fn):
@@ -82,11 +90,4 @@ def jax_function(fn):
                 "the check with dtype='float32'")
         return jnp.asarray(a)
 
-    @functools.wraps(fn)
-    def wrapped(*args):
-        out = fn(*(_arg(a, convert) for a in args))
-        if isinstance(out, tuple):
-            return tuple(to_numpy_value(o, what=f"{fn.__name__}") for o in out)
-        return to_numpy_value(out, what=getattr(fn, "__name__", "the JAX function"))
-
-    return wrapped
+    return _wrap(fn, convert, "the JAX function")

@@ -51,19 +51,30 @@ def _failed(name, expected, tolerance, message, got=None):
                        mismatches=int(np.size(expected)), notes=(message,))
 
 
-def _call(fn, args, call_text, expected_text):
-    """Run the foreign function; return (value as NumPy, None) or (None, message)."""
+def _call(fn, args, call_text, expected_text, *, first_of_pair=False):
+    """Run the foreign function; return (value as NumPy, None) or (None, message).
+    ``first_of_pair``: a returned pair ``(value, extra)`` counts as ``value``."""
     if not callable(fn):
         raise TypeError(f"the foreign function must be callable, got {_v.show(fn)}")
     try:
         raw = call_foreign(fn, args, call_text=call_text)
-    except ForeignCallError as err:
-        return None, str(err)
-    try:
+        if first_of_pair and isinstance(raw, tuple) and len(raw) == 2:
+            raw = raw[0]
         return to_numpy_value(raw, what=f"the foreign function ({call_text})",
                               expected=expected_text), None
-    except ForeignValueError as err:
+    except (ForeignCallError, ForeignValueError) as err:
         return None, str(err)
+
+
+def _run(name, fn, args, call_text, expected_text, expected, tolerance, parts, *, dtype,
+         **finish):
+    """Call the foreign function and grade it: a failed result naming what went wrong, or
+    ``_finish`` on its value (``name`` is also the catalogue's quantity)."""
+    got, err = _call(fn, args, call_text, expected_text)
+    if err:
+        return _failed(name, expected, tolerance, err)
+    return _finish(name, name, expected, got, tolerance, parts, dtype=dtype,
+                   call_text=call_text, **finish)
 
 
 def _finish(name, quantity, expected, got, tolerance, parts, *, dtype, call_text,

@@ -127,11 +127,8 @@ def check_score_matching_loss(loss_fn, energy, x, *, score=None, dtype="float64"
     tol = _c._tolerance(2 * d + _c._log2(n) + _c._MODEL_OPS, mag, dt,
                      f"2d + log2(n) for the mean, {_c._MODEL_OPS} for the model's derivatives")
     call = f"loss_fn(x) with x of shape {x64.shape} {np.dtype(dt).name}"
-    got, err = _c._call(loss_fn, (x_f,), call, "a scalar loss")
-    if err:
-        return _c._failed(name, expected, tol, err)
-    return _c._finish(name, "score_matching_loss", expected, got, tol, parts, dtype=dt,
-                   call_text=call)
+    return _c._run(name, loss_fn, (x_f,), call, "a scalar loss", expected, tol, parts,
+                   dtype=dt)
 
 
 def check_sliced_score_matching_loss(loss_fn, energy, x, projections, *, score=None,
@@ -286,12 +283,9 @@ def check_hutchinson_trace(fn, jacobian_or_fn, probes, *, dtype="float64"):
     tol = _c._tolerance(2 * d + _c._log2(m), np.mean(np.abs(vav)), dt,
                      "2d for each quadratic form, log2(m) for the mean")
     call = f"fn(probes) with probes of shape {v64.shape} {np.dtype(dt).name}"
-    got, err = _c._call(fn, (v_f,), call,
-                     "a scalar" if v64.ndim == 2 else f"an array of shape {expected.shape}")
-    if err:
-        return _c._failed(name, expected, tol, err)
-    return _c._finish(name, "hutchinson_trace", expected, got, tol, {"vav": vav}, dtype=dt,
-                   call_text=call)
+    return _c._run(name, fn, (v_f,), call,
+                   "a scalar" if v64.ndim == 2 else f"an array of shape {expected.shape}",
+                   expected, tol, {"vav": vav}, dtype=dt)
 
 
 def check_denoising_score_matching_loss(loss_fn, x, sigma, noise, *, energy=None, score=None,
@@ -365,11 +359,8 @@ def check_denoising_score_matching_loss(loss_fn, x, sigma, noise, *, energy=None
                      f"3d + log2(n) for the residual and mean, {_c._MODEL_OPS} for the model")
     call = (f"loss_fn(x, sigma, noise) with x {x64.shape}, sigma {sigma64!r}, noise {z.shape} "
             f"{np.dtype(dt).name}")
-    got, err = _c._call(loss_fn, (x_f, sigma_f, z_f), call, "a scalar loss")
-    if err:
-        return _c._failed(name, expected, tol, err)
-    return _c._finish(name, "denoising_score_matching_loss", expected, got, tol, parts, dtype=dt,
-                   call_text=call, skip=("DSM-LEVEL-AVERAGE",))
+    return _c._run(name, loss_fn, (x_f, sigma_f, z_f), call, "a scalar loss", expected, tol,
+                   parts, dtype=dt, skip=("DSM-LEVEL-AVERAGE",))
 
 
 def _check_dsm_labels(loss_fn, x_f, x64, sigmas, noise, labels, energy, score, dt):
@@ -405,11 +396,8 @@ def _check_dsm_labels(loss_fn, x_f, x64, sigmas, noise, labels, energy, score, d
                         f"3d + log2(n) for the residual and mean, {_c._MODEL_OPS} for the model")
     call = (f"loss_fn(x, sigma, noise, labels) with x {x64.shape}, {sig64.shape[0]} levels, "
             f"labels {lab.shape} {np.dtype(dt).name}")
-    got, err = _c._call(loss_fn, (x_f, sig_f, z_f, lab.copy()), call, "a scalar loss")
-    if err:
-        return _c._failed(name, expected, tol, err)
-    return _c._finish(name, "denoising_score_matching_loss", expected, got, tol, parts, dtype=dt,
-                      call_text=call)
+    return _c._run(name, loss_fn, (x_f, sig_f, z_f, lab.copy()), call, "a scalar loss",
+                   expected, tol, parts, dtype=dt)
 
 
 def check_nce_loss(loss_fn, energy, log_z, x_data, x_noise, noise_log_prob, *, nu=None,
@@ -482,10 +470,8 @@ def check_nce_loss(loss_fn, energy, log_z, x_data, x_noise, noise_log_prob, *, n
                      "for the model")
     call = (f"loss_fn(x_data, x_noise) with x_data {xd.shape} and x_noise {xn.shape} "
             f"{np.dtype(dt).name}")
-    got, err = _c._call(loss_fn, (xd_f, xn_f), call, "a scalar loss")
-    if err:
-        return _c._failed(name, expected, tol, err)
-    return _c._finish(name, "nce_loss", expected, got, tol, parts, dtype=dt, call_text=call)
+    return _c._run(name, loss_fn, (xd_f, xn_f), call, "a scalar loss", expected, tol, parts,
+                   dtype=dt)
 
 
 def check_cd_gradient(grad_fn, energy_of_theta, theta, x_data, x_model, *, dtype="float64"):

@@ -11,7 +11,6 @@ from .. import _validate as _v
 from .. import samplers as _smp
 from ..samplers import conventions as _conv
 from . import _common as _c
-from ._convert import ForeignCallError, ForeignValueError, call_foreign, to_numpy_value
 from ._result import compare
 
 
@@ -306,13 +305,10 @@ def check_mh_log_acceptance(fn, energy, x, x_proposed, *, step_size=None, score=
     tol = _c._tolerance(4 * d + _c._MODEL_OPS, mag, dt,
                      f"4d for the proposal densities, {_c._MODEL_OPS} for the energies")
     call = f"fn(x, x_proposed) with x {x64.shape} {np.dtype(dt).name}"
-    got, err = _c._call(fn, (x_f, xp_f), call, f"log r of shape {(n,)}")
-    if err:
-        return _c._failed(name, expected, tol, err)
     skip = () if step is not None else ("MH-REVERSE-WRONG-STATE", "MH-HASTINGS-INVERTED",
                                         "MH-CORRECTION-MISMATCH")
-    return _c._finish(name, "mh_log_acceptance", expected, got, tol, parts, dtype=dt,
-                   call_text=call, skip=skip)
+    return _c._run(name, fn, (x_f, xp_f), call, f"log r of shape {(n,)}", expected, tol, parts,
+                   dtype=dt, skip=skip)
 
 
 def check_mala_step(step_fn, energy, x, noise, uniform, step_size, *, score=None,
@@ -379,16 +375,10 @@ def check_mala_step(step_fn, energy, x, noise, uniform, step_size, *, score=None
     mag = float(np.max(np.abs(xp64)) + np.max(np.abs(x64)))
     tol = _c._tolerance(8, mag, dt, "the proposal's three terms")
     call = f"step_fn(x, noise, uniform, step_size) with x {x64.shape}, step_size {step!r}"
-    if not callable(step_fn):
-        raise TypeError(f"the foreign function must be callable, got {_v.show(step_fn)}")
-    try:
-        raw = call_foreign(step_fn, (x_f, z_f, u_f, dt(step)), call_text=call)
-        if isinstance(raw, tuple) and len(raw) == 2:
-            raw = raw[0]
-        got = to_numpy_value(raw, what=f"the foreign function ({call})",
-                             expected=f"x' of shape {(n, d)} or (x', accepted)")
-    except (ForeignCallError, ForeignValueError) as err:
-        return _c._failed(name, expected, tol, str(err))
+    got, err = _c._call(step_fn, (x_f, z_f, u_f, dt(step)), call,
+                        f"x' of shape {(n, d)} or (x', accepted)", first_of_pair=True)
+    if err:
+        return _c._failed(name, expected, tol, err)
     notes = []
     if np.shape(got) == (n, d):
         moved = int(np.sum(np.any(np.asarray(got, dtype=np.float64) != x64, axis=1)))

@@ -104,16 +104,24 @@ def _judge(name, quantity, expected, got, parts, tolerance, *, coefficients=None
 
 # -- R-hat and ESS -----------------------------------------------------------------------------
 
-def _chains_iv(chains):
-    x = _v.real_array("chains", chains, min_ndim=2)
-    x = np.asarray(x, dtype=np.float64)
+def _draws_iv(name, value, *, layouts, min_draws, one_chain_2d=False):
+    """Draws as float64 ``(chain, draw[, dim])`` with ``min_draws`` along axis 1 (a 2-D
+    ``(n, d)`` array taken as one chain when ``one_chain_2d``); the errors name ``name``, its
+    ``layouts`` and the shape."""
+    x = np.asarray(_v.real_array(name, value, min_ndim=2), dtype=np.float64)
+    if one_chain_2d and x.ndim == 2:
+        x = x[None]
     if x.ndim > 3:
-        raise ValueError(f"`chains` must have shape (chain, draw) or (chain, draw, dim), got "
-                         f"shape {x.shape}")
-    if x.shape[1] < 8:
-        raise ValueError(f"`chains` must have at least 8 draws per chain (axis 1 of (chain, "
-                         f"draw[, dim])), got shape {x.shape}")
+        raise ValueError(f"`{name}` must have shape {layouts}, got shape {x.shape}")
+    if x.shape[1] < min_draws:
+        raise ValueError(f"`{name}` must have at least {min_draws} draws per chain (axis 1 of "
+                         f"{layouts.split(' or ')[-1]}), got shape {x.shape}")
     return x
+
+
+def _chains_iv(chains):
+    return _draws_iv("chains", chains, layouts="(chain, draw) or (chain, draw, dim)",
+                     min_draws=8)
 
 
 def _per_component(fn, x):
@@ -643,17 +651,8 @@ def _law(target, bounds, score=None):
 
 
 def _samples_iv(samples):
-    x = _v.real_array("samples", samples, min_ndim=2)
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3:
-        raise ValueError(f"`samples` must have shape (n, d) or (chain, draw, d), got shape "
-                         f"{x.shape}")
-    if x.shape[1] < 20:
-        raise ValueError(f"`samples` must have at least 20 draws per chain, got shape "
-                         f"{x.shape}")
-    return x
+    return _draws_iv("samples", samples, layouts="(n, d) or (chain, draw, d)", min_draws=20,
+                     one_chain_2d=True)
 
 
 def _thinning(x):
