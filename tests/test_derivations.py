@@ -9,6 +9,7 @@ log Z from refebm.partition.adaptive.
 
 import functools
 import math
+import re
 
 import autograd.numpy as anp
 import numpy as np
@@ -619,3 +620,115 @@ def test_energy_model_fields():
     assert isinstance(D.mixture_models()[0], MixtureModel)
     assert isinstance(D.product_models()[0], ProductModel)
     assert isinstance(D.nce_problems()[0], NCEProblem)
+
+
+# -- docs/derivations.md: every chain's section is what the chain evaluates to today ----------
+
+_PAGE = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs" / "derivations.md"
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+
+
+def _chains_with_builders():
+    """``[(chain, builder name, expect)]`` for every chain of `all_chains` and `wrong_forms`, the
+    builder recorded by wrapping each factory that the catalogue calls."""
+    from refebm.derivations import catalog
+
+    built, saved = [], {}
+    for name, fn in vars(catalog).items():
+        if callable(fn) and getattr(fn, "__module__", "").startswith("refebm.derivations.") \
+                and fn.__module__ != catalog.__name__ and not isinstance(fn, type) \
+                and not name.startswith("_") and name not in ("query_points", "evaluate_chain"):
+            saved[name] = fn
+
+    def recording(name, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            chain = fn(*args, **kwargs)
+            if isinstance(chain, D.Chain):
+                built.append((chain.id, chain.title, name))
+            return chain
+        return wrapper
+
+    try:
+        for name, fn in saved.items():
+            setattr(catalog, name, recording(name, fn))
+        good, wrong = D.all_chains(), D.wrong_forms()
+    finally:
+        for name, fn in saved.items():
+            setattr(catalog, name, fn)
+    names = {(i, t): n for i, t, n in built}
+    return ([(c, names[c.id, c.title], "holds") for c in good]
+            + [(c, names[c.id, c.title], "breaks") for c in wrong])
+
+
+def _page_section(result, builder, expect):
+    """The Markdown section of one evaluated chain, as docs/derivations.md shows it."""
+    from refebm.derivations._chain import _format_value
+
+    tol = f"{result.tol:g}".replace("e-0", "e-")   # 1e-9, as the page writes it
+    verdict = (f"holds: largest discrepancy {result.max_discrepancy:.3g} ≤ {tol}"
+               if expect == "holds" else
+               f"**breaks**: largest discrepancy {result.max_discrepancy:.3g} > {tol}")
+    lines = [f"### `{result.id}`: {result.title}", "",
+             f"Built by `refebm.derivations.{builder}`; {verdict}.", "",
+             r"\[", r"\begin{aligned}"]
+    for k, latex in enumerate(result.latex):
+        end = r" \\" if k < len(result.latex) - 1 else ""
+        lines.append(("& " if k == 0 else "&= ") + latex + end)
+    lines += [r"\end{aligned}", r"\]", "", "| line | value | discrepancy | evaluated by |",
+              "| --- | --- | --- | --- |"]
+    for k, (v, d, how) in enumerate(zip(result.values, result.discrepancies, result.how)):
+        disc = "-" if k == 0 else f"{d:.3g}"
+        lines.append(f"| {k + 1} | `{_format_value(np.asarray(v))}` | {disc} | {how} |")
+    return "\n".join(lines)
+
+
+def _page_sections(text):
+    """The page's chain sections, in page order: ``[(id, title, text)]``."""
+    out = []
+    for block in re.split(r"\n(?=## |### )", text):
+        m = re.match(r"### `([^`]+)`: (.*)\n", block)
+        if m:
+            out.append((m.group(1), m.group(2), block.strip()))
+    return out
+
+
+def _same_up_to_rounding(page, now):
+    """Equal text, and numbers equal to 1e-9 relative (values are printed to 15 digits), or
+    both below 1e-9 (a discrepancy at the rounding level varies with the BLAS in its last
+    digits, and so does a value that is zero in exact arithmetic)."""
+    if _NUMBER.sub("#", page) != _NUMBER.sub("#", now):
+        return False
+    for a, b in zip(_NUMBER.findall(page), _NUMBER.findall(now)):
+        a, b = float(a), float(b)
+        if not (abs(a - b) <= 1e-9 * max(abs(a), abs(b)) or max(abs(a), abs(b)) < 1e-9):
+            return False
+    return True
+
+
+def test_the_derivations_page_shows_every_chain_as_it_evaluates():
+    # Deterministic rules (no randomness): the page's numbers are the chains' numbers to the
+    # digits the page shows, its labels and LaTeX the chains' own.
+    page = _page_sections(_PAGE.read_text(encoding="utf-8"))
+    chains = _chains_with_builders()
+    assert sorted((i, t) for i, t, _ in page) == sorted((c.id, c.title) for c, _, _ in chains)
+    shown = {(i, t): text for i, t, text in page}
+    for chain, builder, expect in chains:
+        now = _page_section(D.evaluate_chain(chain), builder, expect)
+        assert _same_up_to_rounding(shown[chain.id, chain.title], now), (
+            f"docs/derivations.md is out of date for {chain.id}; it should read:\n{now}")
+
+
+def test_the_derivations_page_summary_counts_and_largest_discrepancies():
+    # The table at the top of docs/derivations.md: chains per inventory id and the largest
+    # discrepancy among them (deterministic rules; compared as in the test above).
+    rows = re.findall(r"^\| \[(D\d+)\]\(#[^)]*\) \| (\d+) \| (\S+) \|$",
+                      _PAGE.read_text(encoding="utf-8"), flags=re.M)
+    worst = {}
+    for chain in D.all_chains():
+        key = re.match(r"D\d+", chain.id).group(0)
+        worst.setdefault(key, []).append(D.evaluate_chain(chain).max_discrepancy)
+    assert sorted(r[0] for r in rows) == sorted(worst)
+    for key, count, largest in rows:
+        assert int(count) == len(worst[key]), key
+        assert _same_up_to_rounding(largest, f"{max(worst[key]):.2g}"), (key, max(worst[key]))

@@ -7,8 +7,8 @@ evaluates that line, as written, on a concrete model (by quadrature, autograd or
 lines' size, absolute below ``1e-3``: see `refebm.derivations._chain`), and
 [`format_chain`][refebm.derivations.format_chain] prints the table. Factories take a model, so every derivation can be
 evaluated on any model of the right kind; [`all_chains`][refebm.derivations.all_chains] evaluates each on two default models,
-and [`wrong_forms`][refebm.derivations.wrong_forms] shows common wrong forms (seed 001's garbled score-matching objective
-among them) breaking.
+and [`wrong_forms`][refebm.derivations.wrong_forms] shows common wrong forms (the garbled score-matching objective in the summary of Song & Kingma
+2021, source 001, among them) breaking.
 
 Convention: \(p_\theta(x) = e^{-E_\theta(x)} / Z(\theta)\); the lectures' \(f_\theta =
 -E_\theta\) appears in the LaTeX of the CS236 derivations, \(E_\theta\) in those of Song & Kingma.

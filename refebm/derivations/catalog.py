@@ -1,8 +1,8 @@
 r"""The default concrete models, and every derivation evaluated on two of them.
 
 [`all_chains`][refebm.derivations.all_chains] is what ``refebm derivations`` prints; [`wrong_forms`][refebm.derivations.wrong_forms] are chains with a
-deliberately wrong last line (seed 001's garbled score-matching objective among them), each of
-which must break. Every box below holds all but \(10^{-16}\) of the mass of every density
+deliberately wrong last line (the garbled score-matching objective in the summary of Song &
+Kingma 2021, source 001, among them), each of which must break. Every box below holds all but \(10^{-16}\) of the mass of every density
 integrated on it; the factories check this and raise otherwise.
 """
 
@@ -247,7 +247,8 @@ def wrong_forms():
     Returns
     -------
     chains : list of Chain
-        Seed 001's garbled score-matching objective, the Laplacian with the wrong sign, DSM
+        The garbled score-matching objective in the summary of Song & Kingma 2021 (source
+        001), the Laplacian with the wrong sign, DSM
         without its constant or against the clean data, D8 without 1/Z, D9 with the entropy's
         sign flipped; each on two models.
 

@@ -299,8 +299,9 @@ def d15_multivariate_score_matching(problem):
     \]
 
     the second step integrating by parts in each coordinate (boundary terms vanish as in D14).
-    Line 1 is on the box; the others are Gauss-Hermite expectations under the data. Seed 001's
-    transcription \(\mathbb E[\tfrac12 \sum_i (\partial^2 E / \partial x_i^2)^2] + C\) is wrong:
+    Line 1 is on the box; the others are Gauss-Hermite expectations under the data. The summary of
+    Song & Kingma 2021 (source 001) transcribes the objective as \(\mathbb E[\tfrac12 \sum_i
+    (\partial^2 E / \partial x_i^2)^2] + C\), which is wrong:
     [`garbled_score_matching`][refebm.derivations.garbled_score_matching] shows it breaking.
 
     Examples
@@ -343,7 +344,8 @@ def d15_multivariate_score_matching(problem):
 
 
 def garbled_score_matching(problem):
-    r"""Seed 001's transcription of the score-matching objective, shown to be wrong.
+    r"""The score-matching objective as garbled in the summary of Song & Kingma 2021 (source
+    001), shown to be wrong.
 
     Parameters
     ----------
