@@ -514,8 +514,9 @@ def _resolution(log_z):
 
 def _gains(deltas, floor):
     """Decimal digits gained by each halving of h (capped at the rounding floor)."""
-    d = [max(x, floor) for x in deltas]
-    return [math.log10(d[i] / d[i + 1]) for i in range(len(d) - 1)]
+    d = [max(float(x), float(floor)) for x in deltas]
+    return [math.log10(a / b) if math.isfinite(a) and math.isfinite(b) and b > 0 else 0.0
+            for a, b in zip(d, d[1:])]  # no gain is read from an infinite floor
 
 
 def _embedded_check(level, twin, extra):
