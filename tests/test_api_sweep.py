@@ -324,6 +324,8 @@ def _add_method_rows(cls_row):
     for method, fn in inspect.getmembers(type(obj)):
         if method.startswith("_") or not callable(fn) or isinstance(fn, type):
             continue
+        if f"{cls_row}.{method}" in SPECS or f"{cls_row}.{method}" in EXEMPT:
+            continue   # a row of its own above (e.g. a classmethod constructor)
         margs = _method_args(cls_row, method, obj)
         if margs is None:
             raise AssertionError(f"no sweep arguments for {cls_row}.{method}")
@@ -585,6 +587,13 @@ _MW = lambda: [(np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]]), np.array([0.1, 0
 spec("energies.MLPEnergy", args=lambda: {"weights": _MW(), "activation": "softplus"},
      oor={"activation": "bogus"},
      probe=lambda e, dt: e(X().astype(dt)))
+spec("energies.MLPEnergy.from_torch_layout", PUBLIC["energies.MLPEnergy"].from_torch_layout,
+     args=lambda: {"weights": [w.T.copy() for w, _ in _MW()], "biases": [b for _, b in _MW()],
+                   "activation": "tanh"},
+     oor={"activation": "bogus"}, probe=lambda e, dt: e(X().astype(dt)))
+EXEMPT["energies.MLPEnergy.from_torch"] = (
+    "takes a torch.nn.Sequential (torch is not a dependency); its bad input (non-torch values, "
+    "unsupported layers, shapes) is tested in tests/test_energies_torch_layout.py")
 _NW = lambda: [(np.array([[0.5, -0.3], [0.1, 0.4], [0.2, 0.1]]), np.array([0.1, 0.0])),  # noqa
                (np.array([[0.7], [-0.2]]), np.array([0.05]))]
 spec("energies.NoiseConditionalMLP",

@@ -242,6 +242,130 @@ def _activation_iv(activation):
     return _v.one_of("activation", activation, ACTIVATIONS)
 
 
+def _torch_layout_layers(weights, biases, weight_name="weights[{i}]",
+                         bias_name="biases[{i}]", positions=None):
+    """``[(W.T, b), ...]`` from PyTorch's layout: ``weights[i]`` ``(out, in)``, ``biases[i]``
+    ``(out,)``; the last layer of one output (``(1, in)`` or ``(in,)``, bias ``(1,)`` or ``()``).
+    Errors name layer ``i`` as ``weight_name.format(i=positions[i])`` (default: ``i``)."""
+    for name, seq in (("weights", weights), ("biases", biases)):
+        raw = getval(seq)
+        _v.not_foreign(name, raw)
+        if not isinstance(raw, (list, tuple)):
+            raise TypeError(
+                f"`{name}` must be a list of arrays, one per layer (nn.Linear layout: weight "
+                f"(out, in), bias (out,)), got {_v.show(seq)}")
+        if len(raw) == 0:
+            raise ValueError(f"`{name}` must not be empty (one array per layer), got {_v.show(seq)}")
+    if len(getval(weights)) != len(getval(biases)):
+        raise ValueError(
+            f"`biases` must have one array per layer of `weights` ({len(getval(weights))} "
+            f"layers), got {len(getval(biases))}")
+    k = len(getval(weights))
+    pos = list(range(k)) if positions is None else list(positions)
+    layers = []
+    prev = None
+    for i in range(k):
+        last = i == k - 1
+        wn, bn = weight_name.format(i=pos[i]), bias_name.format(i=pos[i])
+        w = _v.real_array(wn, weights[i], ndim=(1, 2) if last else 2)
+        b = _v.real_array(bn, biases[i], ndim=(0, 1) if last else 1)
+        w_shape, b_shape = np.shape(getval(w)), np.shape(getval(b))
+        if len(w_shape) == 1:  # the last layer as a vector (in,)
+            w = w[None, :]
+            w_shape = (1,) + w_shape
+        if prev is not None and w_shape[1] != prev[1]:
+            raise ValueError(
+                f"`{wn}` must have {prev[1]} columns (`in` = the `out` of "
+                f"`{weight_name.format(i=pos[i - 1])}` of shape {prev[0]}; nn.Linear layout "
+                f"(out, in)), got shape {w_shape}")
+        if len(b_shape) == 0:
+            b = b[None]
+            b_shape = (1,)
+        if b_shape != (w_shape[0],):
+            raise ValueError(
+                f"`{bn}` must have shape ({w_shape[0]},) to match `{wn}` of shape {w_shape} "
+                f"(out, in), got shape {b_shape}")
+        if last and w_shape[0] != 1:
+            raise ValueError(
+                f"`{wn}`, the last layer, must have 1 output row (its output is the energy; "
+                f"MLPEnergy has a scalar output), got shape {w_shape}")
+        prev = (w_shape, w_shape[0])
+        layers.append((w.T, b))
+    return layers
+
+
+_TORCH_MODULE_NAMES = ("module[{i}].weight", "module[{i}].bias")
+_TORCH_ACTIVATIONS = {"Tanh": "tanh", "Softplus": "softplus", "SiLU": "swish"}
+
+
+def _is_torch_object(value):
+    return any(str(getattr(c, "__module__", "")).split(".")[0] == "torch"
+               for c in type(value).__mro__)
+
+
+def _torch_sequential_arrays(module):
+    """``(weights, biases, activation, positions)`` of a ``torch.nn.Sequential``: float64 NumPy
+    copies in ``nn.Linear`` layout, and each ``nn.Linear``'s position in the Sequential."""
+    expect = ("a torch.nn.Sequential of nn.Linear layers with one activation kind between them "
+              "(nn.Tanh, nn.Softplus, nn.SiLU)")
+    if not _is_torch_object(module):
+        raise TypeError(
+            f"`module` must be {expect}, got {_v.show(module)}; for arrays in nn.Linear layout "
+            "use MLPEnergy.from_torch_layout")
+    import torch  # only now: the value is a torch object, so torch is installed
+
+    if not isinstance(module, torch.nn.Sequential):
+        raise TypeError(
+            f"`module` must be {expect}, got a {type(module).__name__} (its forward cannot be "
+            "read layer by layer; pass its weights to MLPEnergy.from_torch_layout)")
+    children = list(module)
+    if not children:
+        raise ValueError(f"`module` must not be an empty Sequential: {expect}")
+    weights, biases, positions = [], [], []
+    activation, act_at = None, None
+    prev_linear = None
+    for i, layer in enumerate(children):
+        if isinstance(layer, torch.nn.Linear):
+            if prev_linear is True:
+                raise ValueError(
+                    f"`module[{i}]` is an nn.Linear right after the nn.Linear `module[{i - 1}]`: "
+                    f"MLPEnergy applies the activation between every two layers ({expect})")
+            w = layer.weight.detach().to("cpu", torch.float64).numpy()
+            weights.append(np.array(w, dtype=np.float64))
+            if layer.bias is None:
+                biases.append(np.zeros(w.shape[0]))
+            else:
+                b = layer.bias.detach().to("cpu", torch.float64).numpy()
+                biases.append(np.array(b, dtype=np.float64))
+            positions.append(i)
+            prev_linear = True
+            continue
+        kind = _TORCH_ACTIVATIONS.get(type(layer).__name__)
+        if kind is None or type(layer).__module__.split(".")[0] != "torch":
+            raise TypeError(
+                f"`module[{i}]` is {layer!r}, which MLPEnergy does not support: {expect}")
+        if kind == "softplus" and float(layer.beta) != 1.0:
+            raise ValueError(
+                f"`module[{i}]` is {layer!r}: MLPEnergy's softplus has beta 1, got beta "
+                f"{float(layer.beta)!r}")
+        if prev_linear is not True:
+            where = "first" if prev_linear is None else "right after another activation"
+            raise ValueError(
+                f"`module[{i}]` ({layer!r}) comes {where}: every activation must follow an "
+                f"nn.Linear ({expect})")
+        if activation is not None and kind != activation:
+            raise ValueError(
+                f"`module[{i}]` is {layer!r} but `module[{act_at}]` is "
+                f"{children[act_at]!r}: MLPEnergy applies one activation kind throughout")
+        activation, act_at = kind, i
+        prev_linear = False
+    if prev_linear is not True:
+        raise ValueError(
+            f"`module[{len(children) - 1}]` ({children[-1]!r}) follows the last nn.Linear: the "
+            "last layer's output is the energy, with no activation after it")
+    return weights, biases, activation or "tanh", positions
+
+
 def _check_energy_out(e, n):
     _v.energy_values("energy", e, n, allow_inf=False)
     return e
@@ -293,6 +417,91 @@ class MLPEnergy:
     def __repr__(self):
         shapes = [tuple(np.shape(getval(w))) for w, _ in self.layers]
         return f"MLPEnergy(layers={shapes}, activation={self.activation!r})"
+
+    @classmethod
+    def from_torch_layout(cls, weights, biases, activation="tanh"):
+        r"""An MLP energy from weights in PyTorch's ``nn.Linear`` layout.
+
+        Parameters
+        ----------
+        weights : list of arrays
+            ``weights[i]`` of shape ``(out, in)``, as ``nn.Linear.weight``; the layer computes
+            ``h @ weights[i].T + biases[i]``. The last layer has one output (its output is the
+            energy): shape ``(1, in)``, or a vector ``(in,)``. MLPEnergy has a scalar output
+            only, so a last layer with ``out > 1`` is an error.
+        biases : list of arrays
+            ``biases[i]`` of shape ``(out,)``, one per layer; the last may be a scalar.
+        activation : {"tanh", "softplus", "swish"}
+            ``nn.Tanh``, ``nn.Softplus`` (beta 1) and ``nn.SiLU``, after every layer but the last.
+
+        Returns
+        -------
+        MLPEnergy
+            With ``W = weights[i].T`` (a view, no copy); the dtype is kept (float32 stays
+            float32, integers become float64).
+
+        Notes
+        -----
+        NumPy arrays only: a torch tensor or JAX array raises the standard ``TypeError``
+        naming ``weights[i]`` or ``biases[i]``. For a ``torch.nn.Sequential`` use
+        [`from_torch`][refebm.energies.MLPEnergy.from_torch].
+
+        Examples
+        --------
+        \(E(x) = 2 \tanh(x_1 - x_2) + 0.5\):
+
+        >>> import numpy as np
+        >>> from refebm.energies import MLPEnergy
+        >>> e = MLPEnergy.from_torch_layout([np.array([[1.0, -1.0]]), np.array([[2.0]])],
+        ...                                 [np.zeros(1), np.array([0.5])], "tanh")
+        >>> e
+        MLPEnergy(layers=[(2, 1), (1, 1)], activation='tanh')
+        >>> bool(np.isclose(e(np.array([[0.5, 0.25]]))[0], 2 * np.tanh(0.25) + 0.5))
+        True
+        """
+        activation = _activation_iv(activation)
+        return cls(_torch_layout_layers(weights, biases), activation)
+
+    @classmethod
+    def from_torch(cls, module):
+        r"""An MLP energy from a ``torch.nn.Sequential`` of ``nn.Linear`` and one activation.
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential
+            ``nn.Linear`` layers with one activation kind between them (``nn.Tanh``,
+            ``nn.Softplus`` with beta 1, or ``nn.SiLU``), none after the last ``nn.Linear``,
+            which has one output (the energy). A ``Linear`` without bias counts as a zero bias.
+
+        Returns
+        -------
+        MLPEnergy
+            Its weights float64 NumPy copies of the module's (``weight.T`` and ``bias``), so
+            later training of ``module`` does not change it.
+
+        Notes
+        -----
+        torch is imported only when ``module`` is a torch object; it is not a dependency.
+        ``nn.Softplus`` returns its input unchanged above ``threshold`` (20), where the exact
+        softplus differs from it by less than \(e^{-20} \approx 2 \times 10^{-9}\); refebm
+        computes the exact softplus. Any other layer (``Dropout``, ``ReLU``, a nested
+        ``Sequential``, two activation kinds, an activation after the last layer) is a
+        ``TypeError`` or ``ValueError`` naming it as ``module[i]``.
+
+        Examples
+        --------
+        With torch installed (``tests/test_energies_torch_layout.py`` checks it against
+        torch's own forward pass and autograd):
+
+        >>> import torch                                                # doctest: +SKIP
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(),
+        ...                           torch.nn.Linear(16, 1))          # doctest: +SKIP
+        >>> MLPEnergy.from_torch(net)                                   # doctest: +SKIP
+        MLPEnergy(layers=[(2, 16), (16, 1)], activation='tanh')
+        """
+        weights, biases, activation, positions = _torch_sequential_arrays(module)
+        return cls(_torch_layout_layers(weights, biases, *_TORCH_MODULE_NAMES,
+                                        positions=positions), activation)
 
     def _x_iv(self, x):
         xp = array_namespace(x, getval(self.layers[0][0]))
