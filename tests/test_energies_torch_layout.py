@@ -9,11 +9,16 @@ import pytest
 from refebm.energies import MLPEnergy
 from refebm.testing import problems
 
+
+def _sig(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
 ACTS = {"tanh": np.tanh, "softplus": lambda a: np.logaddexp(0.0, a),
         "swish": lambda a: a / (1.0 + np.exp(-a))}
 DACTS = {"tanh": lambda a: 1.0 - np.tanh(a) ** 2,
          "softplus": lambda a: 1.0 / (1.0 + np.exp(-a)),
-         "swish": lambda a: (1.0 / (1.0 + np.exp(-a))) * (1.0 + a * (1.0 - 1.0 / (1.0 + np.exp(-a))))}
+         "swish": lambda a: _sig(a) * (1.0 + a * (1.0 - _sig(a)))}
 
 
 def _torch_layout(rng, sizes):

@@ -255,7 +255,8 @@ def _torch_layout_layers(weights, biases, weight_name="weights[{i}]",
                 f"`{name}` must be a list of arrays, one per layer (nn.Linear layout: weight "
                 f"(out, in), bias (out,)), got {_v.show(seq)}")
         if len(raw) == 0:
-            raise ValueError(f"`{name}` must not be empty (one array per layer), got {_v.show(seq)}")
+            raise ValueError(
+                f"`{name}` must not be empty (one array per layer), got {_v.show(seq)}")
     if len(getval(weights)) != len(getval(biases)):
         raise ValueError(
             f"`biases` must have one array per layer of `weights` ({len(getval(weights))} "
