@@ -672,7 +672,9 @@ ENTRIES = ENTRIES + (
 )
 
 _BY_ID = {e.id: e for e in ENTRIES}
-assert len(_BY_ID) == len(ENTRIES)
+if len(_BY_ID) != len(ENTRIES):  # an id written twice would make `get` return the wrong entry
+    raise ValueError("catalogue ids must be unique, repeated: "
+                     f"{sorted({e.id for e in ENTRIES if [f.id for f in ENTRIES].count(e.id) > 1})}")
 
 
 def get(entry_id):

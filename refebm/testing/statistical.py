@@ -480,18 +480,14 @@ def detectable_shift(eps):
 
 
 class _Law:
-    """Marginal and projected CDFs of a target, its score, and its marginal moments."""
+    """What the subclasses share: the dimension, the error of their CDF values (quadrature) and
+    whether they give CDFs of 1-D projections. Each subclass defines ``cdf(i, t)`` (marginal i
+    at points t) and, where ``projections_ok``, ``projection_cdf(u, t)``."""
 
     def __init__(self, d):
         self.d = d
         self.error = 0.0          # error of the CDF values (quadrature)
         self.projections_ok = False
-
-    def cdf(self, i, t):
-        raise NotImplementedError
-
-    def projection_cdf(self, u, t):
-        raise NotImplementedError
 
 
 class _GaussianLaw(_Law):
