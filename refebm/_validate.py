@@ -343,6 +343,23 @@ def split_points(name, value, bounds):
     return out
 
 
+def labels(name, value, n, n_levels=None, *, what="one per point"):
+    """Integer labels of shape ``(n,)``, each in ``0..n_levels - 1`` (or ``>= 0`` when
+    ``n_levels`` is None); returned as a host NumPy array."""
+    raw = getval(value)
+    host = to_numpy(raw) if hasattr(raw, "shape") else np.asarray(raw)
+    if host.dtype.kind not in "iu":
+        raise TypeError(f"`{name}` must be an integer array, got {show(value)} "
+                        f"(dtype {host.dtype})")
+    if host.shape != (n,):
+        raise ValueError(f"`{name}` must have shape ({n},) ({what}), got shape {host.shape}")
+    if n_levels is None and np.any(host < 0):
+        raise ValueError(f"`{name}` must be >= 0, got {show(value)}")
+    if n_levels is not None and (np.any(host < 0) or np.any(host >= n_levels)):
+        raise ValueError(f"`{name}` must lie in 0..{n_levels - 1}, got {show(value)}")
+    return host
+
+
 def tolerance(name, value):
     """A finite tolerance > 0."""
     return scalar(name, value, low=0.0, low_open=True)

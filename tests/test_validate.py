@@ -202,3 +202,15 @@ def test_every_array_check_names_a_jax_array_and_says_how_to_convert(check):
 def test_a_callable_returning_a_jax_array_is_named():
     with pytest.raises(TypeError, match=r"`energy` returned a jax array"):
         V.energy_values("energy", _FakeJaxArray(np.ones(3)), 3)
+
+
+def test_labels_are_integer_indices_of_the_right_shape_and_range():
+    assert V.labels("labels", np.array([0, 2, 1]), 3, 3).tolist() == [0, 2, 1]
+    with pytest.raises(TypeError, match="`labels` must be an integer array"):
+        V.labels("labels", np.array([0.0, 1.0]), 2, 2)
+    with pytest.raises(ValueError, match=r"`labels` must have shape \(3,\) \(one per point\)"):
+        V.labels("labels", np.array([0, 1]), 3, 2)
+    with pytest.raises(ValueError, match=r"`labels` must lie in 0..1"):
+        V.labels("labels", np.array([0, 2]), 2, 2)
+    with pytest.raises(ValueError, match="`labels` must be >= 0"):
+        V.labels("labels", np.array([0, -1]), 2)

@@ -59,15 +59,7 @@ def _stages_iv(steps, step_size):
 
 def _labels_iv(labels, m):
     """Integer labels ``(m,)`` with values ``0..K-1``; returns them and ``K``."""
-    host = to_numpy(getval(labels))
-    if host.dtype.kind not in "iu":
-        raise TypeError(f"`labels` must be an integer array, got {_v.show(labels)}"
-                        f" (dtype {host.dtype})")
-    if host.shape != (m,):
-        raise ValueError(f"`labels` must have shape ({m},) (one per center), got shape "
-                         f"{host.shape}")
-    if np.any(host < 0):
-        raise ValueError(f"`labels` must be >= 0, got {_v.show(labels)}")
+    host = _v.labels("labels", labels, m, what="one per center")
     return host, int(host.max()) + 1
 
 

@@ -165,19 +165,6 @@ def denoising_score_matching_loss(energy, x, noise, sigma, *, score=None, contro
     return _v.as_dtype(_reduce(terms, reduction, xp), _v.result_dtype(x, noise))
 
 
-def _labels_iv(labels, n, n_levels):
-    raw = getval(labels)
-    host = to_numpy(raw) if hasattr(raw, "shape") else np.asarray(raw)
-    if host.dtype.kind not in "iu":
-        raise TypeError(f"`labels` must be an integer array (indices into `sigmas`), got "
-                        f"{_v.show(labels)} (dtype {host.dtype})")
-    if host.shape != (n,):
-        raise ValueError(f"`labels` must have shape ({n},) (one level per point of `x`), got "
-                         f"shape {host.shape}")
-    if np.any(host < 0) or np.any(host >= n_levels):
-        raise ValueError(f"`labels` must lie in 0..{n_levels - 1} (indices into `sigmas`), got "
-                         f"{_v.show(labels)}")
-    return host
 
 
 def multiscale_denoising_score_matching_loss(energy, x, noise, sigmas, *, score=None,
@@ -254,7 +241,8 @@ def multiscale_denoising_score_matching_loss(energy, x, noise, sigmas, *, score=
     _v.positive("sigmas", sig_host)
     n_levels = sig_host.shape[0]
     if labels is not None:
-        levels = _labels_iv(labels, n, n_levels)
+        levels = _v.labels("labels", labels, n, n_levels,
+                           what="one index into `sigmas` per point of `x`")
         if np.shape(getval(noise)) != (n, d):
             raise ValueError(
                 f"`noise` must have shape ({n}, {d}) (one row per point) with `labels`, got "
