@@ -440,6 +440,7 @@ class _Level(NamedTuple):
     F: np.ndarray         # host log-density on the evaluated grid
     L: np.ndarray         # host log(weight * density) on the whole grid, continued nodes included
     log_z: float          # host log Z_h
+    margins: list | None  # the normalized mass along each axis (None when there is none)
 
 
 _TWIN = (0.5, 0.25, 0.125, 0.0625)  # the twin's shift along each axis, in steps
@@ -460,11 +461,10 @@ def _run_level(energy, axes, xp):
     e = _evaluate(energy, _grid(axes), xp)
     F = -np.reshape(to_numpy(getval(e)).astype(np.float64), [ax.x.size for ax in axes])
     L = _log_terms(F, axes, anp)
-    finite = L[np.isfinite(L)]
-    if finite.size == 0:
-        return _Level(e, axes, F, L, -math.inf)
-    c = finite.max()
-    return _Level(e, axes, F, L, float(c + math.log(np.exp(L - c).sum())))
+    if not np.isfinite(L).any():
+        return _Level(e, axes, F, L, -math.inf, None)
+    log_z, margins = _marginals(L)
+    return _Level(e, axes, F, L, float(log_z), margins)
 
 
 def _coarser(level, factor):
@@ -506,6 +506,7 @@ class _Check(NamedTuple):
     deltas: tuple         # |log Z_{4h} - log Z_{2h}|, |log Z_{2h} - log Z_h|, |log Z_h - log Z_{h/2}|
     smooth: bool          # the digits gained per halving grow (double-exponential pattern)
     floor: float          # float64 resolution of log Z
+    placement: float = 0.0  # its part from the placement of floats (see `_placement`)
 
 
 def _resolution(log_z):
@@ -519,7 +520,7 @@ def _gains(deltas, floor):
             for a, b in zip(d, d[1:])]  # no gain is read from an infinite floor
 
 
-def _embedded_check(level, twin, extra):
+def _embedded_check(level, twin, extra, t2):
     r"""The converged-looking rule of step \(h\) against its midpoint twin (D1, D5).
 
     With \(T_h\) the rule and \(M_h\) its twin (nodes at the midpoints),
@@ -536,8 +537,7 @@ def _embedded_check(level, twin, extra):
     \(g_0 \ge 1.5\) or \(g_0 \ge \max(1, 1.5\, g_1)\), with \(g_1 \ge 1\) as well once
     \(\Delta_2 < 10^{-3}\) (both halvings past the pre-asymptotic range).
     """
-    log_half = _log_mid(level.log_z, twin.log_z)
-    t2 = _coarser(level, 2)
+    log_half = _log_mid(level.log_z, twin.log_z)  # t2 = log T_2h, from `_coarser`
     d1 = abs(t2 - level.log_z)
     d2 = abs(_coarser(level, 4) - t2)
     if level.L.ndim == 1:
@@ -547,7 +547,8 @@ def _embedded_check(level, twin, extra):
         d0 = abs(level.log_z - twin.log_z)
         bound = max(d0, d1)
     extra = extra + max(_beyond(level), _beyond(twin))
-    floor = max(_resolution(log_half) + _placement(level), extra)
+    placement = _placement(level)
+    floor = max(_resolution(log_half) + placement, extra)
     g1, g0 = _gains([d2, d1, d0], floor)
     fast = g0 >= _DE_FAST or g0 >= max(_DE_GAIN, _DE_ACCEL * g1)
     if d0 <= 8.0 * floor:
@@ -559,8 +560,9 @@ def _embedded_check(level, twin, extra):
     else:
         smooth = g1 >= _DE_GAIN and fast
     # never claim more than float64 resolves
-    resolution = _resolution(log_half) + _placement(level)
-    return _Check(log_half, max(bound + extra, resolution), (d2, d1, d0), smooth, floor)
+    resolution = _resolution(log_half) + placement
+    return _Check(log_half, max(bound + extra, resolution), (d2, d1, d0), smooth, floor,
+                  placement)
 
 
 def _placement(level):
@@ -608,7 +610,7 @@ def _effective_nodes(p):
 
 
 def _margins_of(level):
-    return _marginals(level.L)[1] if math.isfinite(level.log_z) else None
+    return level.margins
 
 
 def _nonsmooth_region(maps, level, twin):
@@ -620,16 +622,18 @@ def _nonsmooth_region(maps, level, twin):
         others = tuple(a for a in range(level.L.ndim) if a != i)
         pT = np.exp(level.L - c).sum(axis=others)
         pM = np.exp(twin.L - c).sum(axis=others)
-        if ax.t.size < 2:
+        if ax.t.size < 2 or tw.t.size < 1:
             continue
         h = ax.t[1] - ax.t[0]
-        for j in range(ax.t.size - 1):
-            k = int(np.argmin(np.abs(tw.t - (ax.t[j] + off * h))))
-            if abs(tw.t[k] - ax.t[j] - off * h) > 1e-6 * h:
-                continue
-            r = abs((1 - off) * pT[j] + off * pT[j + 1] - pM[k])
-            if r > best[0]:
-                best = (r, i, (float(_x_at(m, ax.t[j])), float(_x_at(m, ax.t[j + 1]))))
+        mid = ax.t[:-1] + off * h  # the twin node inside each cell [t_j, t_j+1]
+        k = np.clip(np.rint((mid - tw.t[0]) / h).astype(np.int64), 0, tw.t.size - 1)
+        cells = np.flatnonzero(np.abs(tw.t[k] - mid) <= 1e-6 * h)
+        if cells.size == 0:
+            continue
+        r = np.abs((1 - off) * pT[cells] + off * pT[cells + 1] - pM[k[cells]])
+        j = int(cells[np.argmax(r)])
+        if r.max() > best[0]:
+            best = (float(r.max()), i, (float(_x_at(m, ax.t[j])), float(_x_at(m, ax.t[j + 1]))))
     return best[1], best[2]
 
 
@@ -698,13 +702,14 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False,
         twin_axes = _level_axes(maps, ranges, h, twin=True)
         twin_size = math.prod(ax.x.size for ax in twin_axes)
         last_chance = n_evals + twin_size + size * _RATIO**d > budget  # the next level won't fit
-        near = error <= tol or abs(_coarser(level, 2) - log_z) <= tol
+        t2 = _coarser(level, 2)
+        near = error <= tol or abs(t2 - log_z) <= tol
         if (resolved and not widened and n_evals + twin_size <= budget
                 and (strikes or (near and settled) or last_chance)):
             twin = _run_level(energy, twin_axes, xp)
             size = twin_size
             n_evals += size
-            checked = (_embedded_check(level, twin, dropped + max(ends, _ends_error(twin))),
+            checked = (_embedded_check(level, twin, dropped + max(ends, _ends_error(twin)), t2),
                        level, twin)
             check = checked[0]
             # after a check that showed algebraic convergence, two smooth checks in a row
@@ -712,7 +717,7 @@ def _de_box(energy, bounds, tol, budget, max_level, xp, cuts, allow_empty=False,
                 return _BoxResult(check.log_z, check.error, n_evals,
                                   ((level.e, level.axes), (twin.e, twin.axes)), False)
             was_smooth = check.smooth
-            if check.smooth and _placement(level) >= tol:
+            if check.smooth and check.placement >= tol:
                 raise _unfinished(
                     f"`tol`={tol:g} is below the float64 resolution of log Z for this energy "
                     f"(about {check.error:.2g}): floats are too sparse where the mass is, "
