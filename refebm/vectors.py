@@ -22,15 +22,46 @@ trajectories (a trajectory changes with any harmless reordering of draws); whole
 behaviour is graded by
 [`refebm.testing.statistical.check_sampler`][refebm.testing.statistical.check_sampler].
 
-The model of the model-based quantities is one energy any language can evaluate:
+The model-based quantities use three model families, each one any language can evaluate. Every
+such case names its family in the string input ``model`` (one of ``MODEL_FAMILIES``) beside
+that family's parameters, and a file holds one test group per family, whose ``model`` text
+gives the energy, the score and its Jacobian:
+
+The family ``"quadratic_quartic"`` has inputs ``mean`` \(\mu\), ``precision`` \(P\)
+(symmetric positive definite) and ``quartic`` \(\gamma \ge 0\):
 
 \[
     E(x) = \tfrac12 (x - \mu)^\top P (x - \mu) + \tfrac{\gamma}{4} \textstyle\sum_i x_i^4,
-    \qquad s(x) = -\nabla_x E = -P(x - \mu) - \gamma x^3,
+    \qquad s(x) = -P(x - \mu) - \gamma x^3, \qquad \nabla_x s = -P - 3\gamma\,
+    \mathrm{diag}(x^2).
 \]
 
-with inputs ``mean`` \(\mu\), ``precision`` \(P\) (symmetric positive definite) and ``quartic``
-\(\gamma \ge 0\); \(\nabla_x s = -P - 3\gamma\,\mathrm{diag}(x^2)\). ``load`` reads the files
+The family ``"tanh_mlp"`` is the two-hidden-layer tanh network of
+[`problems()["mlp"]`][refebm.testing.problems], with inputs ``W0 (16, 2)``, ``b0``,
+``W1 (16, 16)``, ``b1``, ``W2 (1, 16)``, ``b2`` in PyTorch's ``nn.Linear`` layout
+(``weight`` of shape ``(out, in)``): with \(h_1 = \tanh(W_0 x + b_0)\),
+\(h_2 = \tanh(W_1 h_1 + b_1)\), \(D_\ell = \mathrm{diag}(1 - h_\ell^2)\) and
+\(u = W_1^\top D_2 W_2^\top\),
+
+\[
+    E(x) = W_2 h_2 + b_2, \qquad s(x) = -W_0^\top D_1 u, \qquad
+    \nabla_x s = -W_0^\top \bigl[\mathrm{diag}(-2 h_1 (1 - h_1^2) u)
+    + D_1 W_1^\top \mathrm{diag}(-2 h_2 (1 - h_2^2) W_2^\top) W_1 D_1\bigr] W_0.
+\]
+
+The family ``"gaussian_mixture"`` is the asymmetric two-component mixture of
+[`problems()["mixture"]`][refebm.testing.problems], with inputs ``weights`` \(w\) ``(K,)``,
+``means`` \(m\) ``(K, d)`` and ``covariances`` \(C\) ``(K, d, d)``: with
+\(P_k = C_k^{-1}\), \(g_k = -P_k (x - m_k)\) and the responsibilities
+\(r_k(x) = w_k N(x; m_k, C_k) / \sum_j w_j N(x; m_j, C_j)\),
+
+\[
+    E(x) = -\log \textstyle\sum_k w_k N(x; m_k, C_k), \qquad s(x) = \sum_k r_k g_k,
+    \qquad \nabla_x s = \sum_k r_k (g_k g_k^\top - P_k) - s s^\top.
+\]
+
+The quadratic-plus-quartic cases come first in every file and keep their ``tcId`` when cases of
+other families are added (those are numbered after every first group). ``load`` reads the files
 back with the ``json`` module only (no pickle, nothing executed).
 """
 
@@ -44,19 +75,53 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "iter_cases", "build", "write", "load",
-           "schema", "encode", "decode", "grade", "CaseGrade", "read_results", "format_grades"]
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "STATUSES", "MODEL_FAMILIES", "iter_cases", "build",
+           "write", "load", "schema", "encode", "decode", "grade", "CaseGrade", "read_results",
+           "format_grades"]
 
 #: The schema's name (each file's ``schema`` field) and version.
 SCHEMA_NAME = "refebm_test_vectors_schema.json"
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"   # 1.1: the string input ``model`` names a case's model family
 #: Grades of one case.
 STATUSES = ("PASSED", "EQUIVALENT_CONVENTION", "MATCHES_KNOWN_BUG", "WRONG_RESULT",
             "NOT_PROVIDED")
 
-_MODEL_TEXT = ("E(x) = 1/2 (x - mean)^T precision (x - mean) + quartic/4 sum_i x_i^4; "
-               "score s(x) = -precision (x - mean) - quartic x^3; "
-               "grad_x s(x) = -precision - 3 quartic diag(x^2)")
+#: The model families of the model-based cases, as each case's ``inputs["model"]`` names them.
+MODEL_FAMILIES = ("quadratic_quartic", "tanh_mlp", "gaussian_mixture")
+
+# one group per family in every file; its ``model`` text gives E, the score and grad_x s
+_MODEL_TEXT = {
+    "quadratic_quartic": (
+        "model 'quadratic_quartic': E(x) = 1/2 (x - mean)^T precision (x - mean) + quartic/4 sum_i x_i^4; "
+        "score s(x) = -precision (x - mean) - quartic x^3; "
+        "grad_x s(x) = -precision - 3 quartic diag(x^2)"),
+    "tanh_mlp": (
+        "model 'tanh_mlp': E(x) = W2 tanh(W1 tanh(W0 x + b0) + b1) + b2, the weights in "
+        "PyTorch's nn.Linear layout (W0 (16, d), b0 (16,), W1 (16, 16), b1 (16,), W2 (1, 16), "
+        "b2 (1,); a layer computes W h + b); with h1 = tanh(W0 x + b0), h2 = tanh(W1 h1 + b1), "
+        "D1 = diag(1 - h1^2), D2 = diag(1 - h2^2), u = W1^T D2 W2^T (a 16-vector): "
+        "score s(x) = -grad_x E = -W0^T D1 u; "
+        "grad_x s(x) = -W0^T [ diag(-2 h1 (1 - h1^2) u) "
+        "+ D1 W1^T diag(-2 h2 (1 - h2^2) W2^T) W1 D1 ] W0"),
+    "gaussian_mixture": (
+        "model 'gaussian_mixture': E(x) = -log sum_k weights_k N(x; means_k, covariances_k), "
+        "weights (K,) summing to 1, means (K, d), covariances (K, d, d) symmetric positive "
+        "definite; with P_k = covariances_k^-1, g_k(x) = -P_k (x - means_k) and the "
+        "responsibilities r_k(x) = weights_k N(x; means_k, covariances_k) / sum_j weights_j "
+        "N(x; means_j, covariances_j): score s(x) = sum_k r_k g_k; "
+        "grad_x s(x) = sum_k r_k (g_k g_k^T - P_k) - s s^T"),
+}
+
+# what theta is in the CD gradient's cases, per family
+_CD_THETA = {
+    "quadratic_quartic": "mean",
+    "tanh_mlp": ("(W0, b0, W1, b1, W2, b2), each flattened row-major, concatenated in that "
+                 "order (337 numbers)"),
+    "gaussian_mixture": ("(log weights (K,), means flattened row-major (K d,)), the "
+                         "covariances fixed; the weights are the softmax of the log weights, "
+                         "so d E / d log weights_k = weights_k - r_k(x) and d E / d means_k = "
+                         "-r_k(x) P_k (x - means_k)"),
+}
 
 
 # -- encoding ----------------------------------------------------------------------------------
@@ -79,7 +144,7 @@ def decode(obj):
     return obj
 
 
-# -- the model ---------------------------------------------------------------------------------
+# -- the models --------------------------------------------------------------------------------
 
 _MODELS = (
     ("1-D Gaussian", [0.7], [[1.6]], 0.0),
@@ -105,7 +170,8 @@ def _energy(mean, prec, quartic):
 
 
 def _model_inputs(mean, prec, quartic):
-    return {"mean": encode(mean), "precision": encode(prec), "quartic": encode(quartic)}
+    return {"model": "quadratic_quartic", "mean": encode(mean), "precision": encode(prec),
+            "quartic": encode(quartic)}
 
 
 def _models():
@@ -113,6 +179,31 @@ def _models():
         mean = np.array(mean, dtype=np.float64)
         prec = np.array(prec, dtype=np.float64)
         yield name, mean, prec, float(quartic), _energy(mean, prec, float(quartic))
+
+
+class _Family(NamedTuple):
+    """A model family beside the quadratic-plus-quartic one: a standard problem of
+    ``refebm.testing.problems()`` with its parameters as the cases' model inputs."""
+
+    name: str           # the comments' name
+    inputs: dict        # {"model": family, parameters (encoded)}
+    problem: Any        # the refebm.testing.Problem (energy, energy_of_theta, theta, inputs)
+
+
+def _families():
+    from .testing import problems
+
+    probs = problems()
+    mlp, mix = probs["mlp"], probs["mixture"]
+    yield _Family("2-D tanh MLP 2-16-16-1",
+                  {"model": "tanh_mlp",
+                   **{k: encode(mlp.params[k]) for k in ("W0", "b0", "W1", "b1", "W2", "b2")}},
+                  mlp)
+    yield _Family("2-D Gaussian mixture, weights (0.3, 0.7), full covariances",
+                  {"model": "gaussian_mixture", "weights": encode(mix.params["weights"]),
+                   "means": encode(mix.params["means"]),
+                   "covariances": encode(mix.params["covs"])},
+                  mix)
 
 
 def _score(energy):
@@ -124,25 +215,44 @@ def _score(energy):
 # -- the cases of each quantity ----------------------------------------------------------------
 # Each generator yields (comment, inputs, expected, parts); ``inputs`` maps names to arrays
 # (encoded) or JSON scalars, ``parts`` are the catalogue's parts for the wrong forms.
+# ``_cases_<quantity>(rng)`` makes the quadratic-plus-quartic cases from the vectors' random
+# stream; ``_family_<quantity>(family)`` the cases of another family from the fixed inputs of
+# its standard problem (points, noise, projections, step sizes), so adding a family leaves the
+# stream, and every earlier case, as it was.
+
+def _case_score(name, model, energy, x):
+    s = np.asarray(_score(energy)(x))
+    return (f"{name}, {x.shape[0]} points", {**model, "x": encode(x)}, s, {"grad_energy": -s})
+
 
 def _cases_score(rng):
     for name, mean, prec, q, energy in _models():
         x = rng.normal(size=(3, mean.shape[0])) + mean
-        s = np.asarray(_score(energy)(x))
-        yield (f"{name}, 3 points", {**_model_inputs(mean, prec, q), "x": encode(x)}, s,
-               {"grad_energy": -s})
+        yield _case_score(name, _model_inputs(mean, prec, q), energy, x)
 
 
-def _cases_sm(rng):
+def _family_score(fam):
+    yield _case_score(fam.name, fam.inputs, fam.problem.energy, fam.problem.x[:3])
+
+
+def _case_sm(name, model, energy, x):
     from .diff import hessian_trace
     from .objectives import score_matching_loss
 
+    s = np.asarray(_score(energy)(x))
+    tr = np.asarray(hessian_trace(energy)(x))
+    return (f"{name}, {x.shape[0]} points", {**model, "x": encode(x)},
+            np.asarray(score_matching_loss(energy, x)), {"score": s, "trace": tr})
+
+
+def _cases_sm(rng):
     for name, mean, prec, q, energy in _models():
         x = rng.normal(size=(4, mean.shape[0])) + mean
-        s = np.asarray(_score(energy)(x))
-        tr = np.asarray(hessian_trace(energy)(x))
-        yield (f"{name}, 4 points", {**_model_inputs(mean, prec, q), "x": encode(x)},
-               np.asarray(score_matching_loss(energy, x)), {"score": s, "trace": tr})
+        yield _case_sm(name, _model_inputs(mean, prec, q), energy, x)
+
+
+def _family_sm(fam):
+    yield _case_sm(fam.name, fam.inputs, fam.problem.energy, fam.problem.x[3:7])
 
 
 def _vhv(energy, x, v):
@@ -151,9 +261,18 @@ def _vhv(energy, x, v):
     return np.stack([np.asarray(hutchinson_trace(energy, x, v[j])) for j in range(v.shape[0])])
 
 
-def _cases_ssm(rng):
+def _case_ssm(name, model, energy, x, v, kind, vr):
     from .objectives import sliced_score_matching_loss
 
+    s = np.asarray(_score(energy)(x))
+    expected = np.asarray(sliced_score_matching_loss(energy, x, v, variance_reduced=vr))
+    return (f"{name}, {x.shape[0]} points, {v.shape[0]} {kind} projections each, "
+            f"{'variance-reduced' if vr else 'plain'} form",
+            {**model, "x": encode(x), "v": encode(v), "variance_reduced": vr},
+            expected, {"score": s, "v": v, "vhv": _vhv(energy, x, v), "variance_reduced": vr})
+
+
+def _cases_ssm(rng):
     for k, (name, mean, prec, q, energy) in enumerate(_models()):
         d = mean.shape[0]
         x = rng.normal(size=(3, d)) + mean
@@ -162,41 +281,58 @@ def _cases_ssm(rng):
                 continue
             v = (rng.integers(0, 2, size=(2, 3, d)) * 2.0 - 1.0) if kind == "Rademacher" \
                 else rng.normal(size=(2, 3, d))
-            s = np.asarray(_score(energy)(x))
-            expected = np.asarray(sliced_score_matching_loss(energy, x, v, variance_reduced=vr))
-            yield (f"{name}, 3 points, 2 {kind} projections each, "
-                   f"{'variance-reduced' if vr else 'plain'} form",
-                   {**_model_inputs(mean, prec, q), "x": encode(x), "v": encode(v),
-                    "variance_reduced": vr},
-                   expected, {"score": s, "v": v, "vhv": _vhv(energy, x, v),
-                              "variance_reduced": vr})
+            yield _case_ssm(name, _model_inputs(mean, prec, q), energy, x, v, kind, vr)
+
+
+def _family_ssm(fam):
+    p = fam.problem
+    x = p.x[7:10]
+    yield _case_ssm(fam.name, fam.inputs, p.energy, x, p.projections[:2, 7:10], "Rademacher",
+                    False)
+    # Gaussian projections: standard normal rows of the problem's noise
+    yield _case_ssm(fam.name, fam.inputs, p.energy, x, p.noise[:6].reshape(2, 3, p.d),
+                    "Gaussian", True)
+
+
+def _case_hutchinson(name, model, energy, x, v):
+    from .diff import hutchinson_trace
+
+    return (f"{name}: Hessian of log p at {x.shape[0]} points, {v.shape[0]} Rademacher probes "
+            "each", {**model, "x": encode(x), "v": encode(v)},
+            np.asarray(hutchinson_trace(energy, x, v)), {"vav": _vhv(energy, x, v)})
 
 
 def _cases_hutchinson(rng):
-    from .diff import hutchinson_trace
-
     for name, mean, prec, q, energy in _models():
         d = mean.shape[0]
         x = rng.normal(size=(2, d)) + mean
         v = rng.integers(0, 2, size=(3, 2, d)) * 2.0 - 1.0
-        yield (f"{name}: Hessian of log p at 2 points, 3 Rademacher probes each",
-               {**_model_inputs(mean, prec, q), "x": encode(x), "v": encode(v)},
-               np.asarray(hutchinson_trace(energy, x, v)), {"vav": _vhv(energy, x, v)})
+        yield _case_hutchinson(name, _model_inputs(mean, prec, q), energy, x, v)
+
+
+def _family_hutchinson(fam):
+    p = fam.problem
+    yield _case_hutchinson(fam.name, fam.inputs, p.energy, p.x[10:12], p.projections[:3, 10:12])
+
+
+def _case_dsm(name, model, energy, x, z, sigma):
+    from .objectives import denoising_score_matching_loss
+
+    st = np.asarray(_score(energy)(x + sigma * z))
+    return (f"{name}, {x.shape[0]} points, sigma = {sigma}",
+            {**model, "x": encode(x), "noise": encode(z), "sigma": encode(sigma)},
+            np.asarray(denoising_score_matching_loss(energy, x, z, sigma)),
+            {"score_tilde": st, "noise": z, "sigma": sigma})
 
 
 def _cases_dsm(rng):
-    from .objectives import denoising_score_matching_loss, multiscale_denoising_score_matching_loss
+    from .objectives import multiscale_denoising_score_matching_loss
 
     for (name, mean, prec, q, energy), sigma in zip(_models(), (0.5, 0.1, 0.3, 1.0)):
         d = mean.shape[0]
         x = rng.normal(size=(4, d)) + mean
         z = rng.normal(size=(4, d))
-        st = np.asarray(_score(energy)(x + sigma * z))
-        yield (f"{name}, 4 points, sigma = {sigma}",
-               {**_model_inputs(mean, prec, q), "x": encode(x), "noise": encode(z),
-                "sigma": encode(sigma)},
-               np.asarray(denoising_score_matching_loss(energy, x, z, sigma)),
-               {"score_tilde": st, "noise": z, "sigma": sigma})
+        yield _case_dsm(name, _model_inputs(mean, prec, q), energy, x, z, sigma)
     # one noise level per point (NCSN's labels), the model the same at every level
     name, mean, prec, q, energy = list(_models())[2]
     sigmas = np.array([1.0, 0.5, 0.25])
@@ -218,6 +354,11 @@ def _cases_dsm(rng):
             "score_levels": np.stack([np.asarray(sc(x + s_l * z)) for s_l in sigmas])})
 
 
+def _family_dsm(fam):
+    p = fam.problem
+    yield _case_dsm(fam.name, fam.inputs, p.energy, p.x[12:16], p.noise[12:16], p.sigma)
+
+
 def _normal_log_prob(scale):
     import autograd.numpy as anp
 
@@ -229,25 +370,37 @@ def _normal_log_prob(scale):
     return log_q
 
 
-def _cases_nce(rng):
+def _case_nce(name, model, energy, log_z, xd, xn, scale):
     from .objectives import nce_loss
 
+    nu = xn.shape[0] / xd.shape[0]
+    lq = _normal_log_prob(scale)
+    return (f"{name}, {xd.shape[0]} data and {xn.shape[0]} noise points, noise "
+            f"N(0, {scale}^2 I), nu = n_noise / n_data",
+            {**model, "log_z": encode(log_z), "x_data": encode(xd), "x_noise": encode(xn),
+             "noise_scale": encode(scale), "nu": encode(nu)},
+            np.asarray(nce_loss(energy, log_z, xd, xn, lq, nu)),
+            {"energy_data": np.asarray(energy(xd)), "energy_noise": np.asarray(energy(xn)),
+             "log_q_data": np.asarray(lq(xd)), "log_q_noise": np.asarray(lq(xn)),
+             "log_z": log_z, "nu": nu})
+
+
+def _cases_nce(rng):
     for (name, mean, prec, q, energy), (log_z, n_noise) in zip(
             _models(), ((0.9, 6), (-0.3, 3), (1.4, 8), (2.0, 4))):
         d = mean.shape[0]
         scale = 1.5
         xd = rng.normal(size=(3, d)) + mean
         xn = scale * rng.normal(size=(n_noise, d))
-        nu = n_noise / 3.0
-        lq = _normal_log_prob(scale)
-        yield (f"{name}, 3 data and {n_noise} noise points, noise N(0, {scale}^2 I), "
-               f"nu = n_noise / n_data",
-               {**_model_inputs(mean, prec, q), "log_z": encode(log_z), "x_data": encode(xd),
-                "x_noise": encode(xn), "noise_scale": encode(scale), "nu": encode(nu)},
-               np.asarray(nce_loss(energy, log_z, xd, xn, lq, nu)),
-               {"energy_data": np.asarray(energy(xd)), "energy_noise": np.asarray(energy(xn)),
-                "log_q_data": np.asarray(lq(xd)), "log_q_noise": np.asarray(lq(xn)),
-                "log_z": log_z, "nu": nu})
+        yield _case_nce(name, _model_inputs(mean, prec, q), energy, log_z, xd, xn, scale)
+
+
+def _family_nce(fam):
+    p = fam.problem
+    # the problem's noise is N(0, 2^2 I); the mixture is normalized (log Z = 0), so c = 0.3
+    # stands for a learned value that is off, which keeps NCE-LOGZ-MISSING apart from it
+    log_z = 0.3 if p.log_z == 0.0 else p.log_z
+    yield _case_nce(fam.name, fam.inputs, p.energy, log_z, p.x[16:19], p.x_noise[:6], 2.0)
 
 
 def _cases_cd(rng):
@@ -273,21 +426,50 @@ def _theta_energy(theta, x, prec, q):
     return 0.5 * anp.sum(anp.dot(r, prec) * r, axis=1) + 0.25 * q * anp.sum(x**4, axis=1)
 
 
-def _cases_langevin(rng):
+def _family_cd(fam):
+    from autograd import jacobian
+
+    from .objectives import cd_gradient, parametric
+
+    p = fam.problem
+    xd, xm = p.x[19:23], p.x_model[:3]
+    grad = np.asarray(cd_gradient(parametric(p.energy_of_theta, p.theta.copy()), xd, xm))
+    # per-sample gradients (rows of the Jacobian of the energies), a second route to the mean
+    per_sample = [np.asarray(jacobian(lambda th, x=x: p.energy_of_theta(th, x))(p.theta))
+                  for x in (xd, xm)]
+    theta = {"tanh_mlp": "the weights and biases", "gaussian_mixture":
+             "(log weights, means)"}[fam.inputs["model"]]
+    yield (f"{fam.name}: gradient with respect to theta = {theta}, "
+           f"{xd.shape[0]} data and {xm.shape[0]} model samples",
+           {**fam.inputs, "x_data": encode(xd), "x_model": encode(xm)},
+           grad, {"grad_data": per_sample[0], "grad_model": per_sample[1]})
+
+
+def _case_langevin(name, model, energy, x, z, eps):
     from .samplers import ula_init, ula_step
 
+    sc = _score(energy)
+    state, _ = ula_step(sc, ula_init(sc, x), z, eps)
+    return (f"{name}, {x.shape[0]} chains, one CS236 step x + eps s(x) + sqrt(2 eps) z, "
+            f"eps = {eps}",
+            {**model, "x": encode(x), "noise": encode(z), "step_size": encode(eps)},
+            np.asarray(state.x),
+            {"x": x, "score": np.asarray(sc(x)), "noise": z, "drift": eps,
+             "noise_scale": math.sqrt(2.0 * eps), "step_size": eps})
+
+
+def _cases_langevin(rng):
     for (name, mean, prec, q, energy), eps in zip(_models(), (0.1, 0.05, 0.02, 0.2)):
         d = mean.shape[0]
         x = rng.normal(size=(3, d)) + mean
         z = rng.normal(size=(3, d))
-        sc = _score(energy)
-        state, _ = ula_step(sc, ula_init(sc, x), z, eps)
-        yield (f"{name}, 3 chains, one CS236 step x + eps s(x) + sqrt(2 eps) z, eps = {eps}",
-               {**_model_inputs(mean, prec, q), "x": encode(x), "noise": encode(z),
-                "step_size": encode(eps)},
-               np.asarray(state.x),
-               {"x": x, "score": np.asarray(sc(x)), "noise": z, "drift": eps,
-                "noise_scale": math.sqrt(2.0 * eps), "step_size": eps})
+        yield _case_langevin(name, _model_inputs(mean, prec, q), energy, x, z, eps)
+
+
+def _family_langevin(fam):
+    p = fam.problem
+    yield _case_langevin(fam.name, fam.inputs, p.energy, p.x[23:26], p.noise[23:26],
+                         p.step_size)
 
 
 def _mala_proposal(energy, x, z, eps):
@@ -305,46 +487,68 @@ def _mala_parts(energy, x, xp, eps):
             "score_proposed": np.asarray(sc(xp)), "step_size": eps}
 
 
+def _case_mh_mala(name, model, energy, x, z, eps):
+    xp, lr = _mala_proposal(energy, x, z, eps)
+    return (f"{name}, MALA (CS236 proposal N(x + eps s(x), 2 eps I)), eps = {eps}",
+            {**model, "x": encode(x), "x_proposed": encode(xp), "step_size": encode(eps)},
+            np.asarray(lr), _mala_parts(energy, x, xp, eps))
+
+
+def _case_mh_walk(name, model, energy, x, xp):
+    return (f"{name}, symmetric random-walk proposal (step_size null): log r = E(x) - E(x')",
+            {**model, "x": encode(x), "x_proposed": encode(xp), "step_size": None},
+            np.asarray(energy(x)) - np.asarray(energy(xp)), _mala_parts(energy, x, xp, None))
+
+
 def _cases_mh(rng):
     for (name, mean, prec, q, energy), eps in zip(_models(), (0.3, 0.2, 0.1, 0.25)):
         d = mean.shape[0]
         x = rng.normal(size=(3, d)) + mean
         z = rng.normal(size=(3, d))
-        xp, lr = _mala_proposal(energy, x, z, eps)
-        yield (f"{name}, MALA (CS236 proposal N(x + eps s(x), 2 eps I)), eps = {eps}",
-               {**_model_inputs(mean, prec, q), "x": encode(x), "x_proposed": encode(xp),
-                "step_size": encode(eps)},
-               np.asarray(lr), _mala_parts(energy, x, xp, eps))
+        yield _case_mh_mala(name, _model_inputs(mean, prec, q), energy, x, z, eps)
     name, mean, prec, q, energy = list(_models())[2]
     x = rng.normal(size=(3, 2)) + mean
     xp = x + 0.5 * rng.normal(size=(3, 2))
-    parts = _mala_parts(energy, x, xp, None)
-    yield (f"{name}, symmetric random-walk proposal (step_size null): log r = E(x) - E(x')",
-           {**_model_inputs(mean, prec, q), "x": encode(x), "x_proposed": encode(xp),
-            "step_size": None},
-           np.asarray(energy(x)) - np.asarray(energy(xp)), parts)
+    yield _case_mh_walk(name, _model_inputs(mean, prec, q), energy, x, xp)
+
+
+def _family_mh(fam):
+    p = fam.problem
+    yield _case_mh_mala(fam.name, fam.inputs, p.energy, p.x[26:29], p.noise[26:29],
+                        p.mala_step_size)
+    yield _case_mh_walk(fam.name, fam.inputs, p.energy, p.x[29:32],
+                        p.x[29:32] + 0.5 * p.noise[29:32])
+
+
+def _case_mala(name, model, energy, x, z, eps):
+    from .samplers import mala_init, mala_step
+
+    xp, lr = _mala_proposal(energy, x, z, eps)
+    # uniforms a factor e^{0.4} away from min(1, r) on either side, so the decisions of
+    # the correct and the wrong forms are not decided by rounding
+    offset = np.where(np.arange(x.shape[0]) % 2 == 0, -0.4, 0.4)
+    u = np.clip(np.exp(np.minimum(lr, 0.0) + offset), 1e-3, 0.999)
+    state, _ = mala_step(energy, mala_init(energy, x), z, u, eps)
+    parts = _mala_parts(energy, x, xp, eps)
+    parts["uniform"] = u
+    return (f"{name}, {x.shape[0]} chains, one MALA step (CS236 proposal, accept where "
+            f"log u < log r), eps = {eps}",
+            {**model, "x": encode(x), "noise": encode(z), "uniform": encode(u),
+             "step_size": encode(eps)},
+            np.asarray(state.x), parts)
 
 
 def _cases_mala(rng):
-    from .samplers import mala_init, mala_step
-
     for (name, mean, prec, q, energy), eps in zip(_models(), (0.8, 0.5, 0.3, 0.6)):
         d = mean.shape[0]
         x = rng.normal(size=(4, d)) + mean
         z = rng.normal(size=(4, d))
-        xp, lr = _mala_proposal(energy, x, z, eps)
-        # uniforms a factor e^{0.4} away from min(1, r) on either side, so the decisions of
-        # the correct and the wrong forms are not decided by rounding
-        offset = np.where(np.arange(4) % 2 == 0, -0.4, 0.4)
-        u = np.clip(np.exp(np.minimum(lr, 0.0) + offset), 1e-3, 0.999)
-        state, _ = mala_step(energy, mala_init(energy, x), z, u, eps)
-        parts = _mala_parts(energy, x, xp, eps)
-        parts["uniform"] = u
-        yield (f"{name}, 4 chains, one MALA step (CS236 proposal, accept where log u < log r), "
-               f"eps = {eps}",
-               {**_model_inputs(mean, prec, q), "x": encode(x), "noise": encode(z),
-                "uniform": encode(u), "step_size": encode(eps)},
-               np.asarray(state.x), parts)
+        yield _case_mala(name, _model_inputs(mean, prec, q), energy, x, z, eps)
+
+
+def _family_mala(fam):
+    p = fam.problem
+    yield _case_mala(fam.name, fam.inputs, p.energy, p.x[:4], p.noise[:4], p.mala_step_size)
 
 
 def _cases_log_partition(rng):
@@ -401,19 +605,28 @@ def _cases_ess(rng):
         yield comment, {"chains": encode(x)}, np.asarray(ess(x)), {"chains": x}
 
 
-def _cases_ksd(rng):
+def _case_ksd(name, model, energy, x, c, beta):
     from .diagnostics import ksd
 
+    sc = _score(energy)
+    return (f"{name}, {x.shape[0]} points, IMQ kernel (c^2 + |r|^2)^beta, c = {c}, "
+            f"beta = {beta}",
+            {**model, "x": encode(x), "c": encode(c), "beta": encode(beta)},
+            np.asarray(ksd(sc, x, c=c, beta=beta)),
+            {"x": x, "score": np.asarray(sc(x)), "c": c, "beta": beta})
+
+
+def _cases_ksd(rng):
     for (name, mean, prec, q, energy), (c, beta) in zip(
             _models(), ((1.0, -0.5), (2.0, -0.5), (0.5, -0.3), (1.5, -0.7))):
         d = mean.shape[0]
         x = rng.normal(size=(6, d)) + mean
-        sc = _score(energy)
-        yield (f"{name}, 6 points, IMQ kernel (c^2 + |r|^2)^beta, c = {c}, beta = {beta}",
-               {**_model_inputs(mean, prec, q), "x": encode(x), "c": encode(c),
-                "beta": encode(beta)},
-               np.asarray(ksd(sc, x, c=c, beta=beta)),
-               {"x": x, "score": np.asarray(sc(x)), "c": c, "beta": beta})
+        yield _case_ksd(name, _model_inputs(mean, prec, q), energy, x, c, beta)
+
+
+def _family_ksd(fam):
+    p = fam.problem
+    yield _case_ksd(fam.name, fam.inputs, p.energy, p.x[4:10], 1.0, -0.5)
 
 
 def _cases_ais(rng):
@@ -486,6 +699,16 @@ _SPECS = (
 )
 
 
+# the quantities with cases of every model family, and their generators
+_FAMILY_CASES = {
+    "score": _family_score, "score_matching_loss": _family_sm,
+    "sliced_score_matching_loss": _family_ssm, "hutchinson_trace": _family_hutchinson,
+    "denoising_score_matching_loss": _family_dsm, "nce_loss": _family_nce,
+    "cd_gradient": _family_cd, "langevin_step": _family_langevin,
+    "mh_log_acceptance": _family_mh, "mala_step": _family_mala, "ksd": _family_ksd,
+}
+
+
 def _versions():
     import scipy
 
@@ -517,60 +740,100 @@ def iter_cases(*, seed=0):
     """Every case before encoding: ``(quantity, comment, inputs, expected, parts)``, where
     ``expected`` is refebm's value (from its public functions) and ``parts`` are the
     catalogue's parts of the same inputs (``catalogue.reference(quantity, parts)`` is a second
-    computation of ``expected``)."""
+    computation of ``expected``). ``inputs["model"]`` names the model family of a model-based
+    case; each quantity's quadratic-plus-quartic cases come first."""
     rng = np.random.default_rng(seed)
+    families = list(_families())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for spec in _SPECS:
-            for comment, inputs, expected, parts in spec.cases(rng):
+            cases = list(spec.cases(rng))
+            if spec.quantity in _FAMILY_CASES:
+                for fam in families:
+                    cases.extend(_FAMILY_CASES[spec.quantity](fam))
+            for comment, inputs, expected, parts in cases:
                 yield (spec.quantity, comment, inputs, np.asarray(expected, dtype=np.float64),
                        parts)
 
 
+def _group_text(spec, family):
+    """The derivation formula and model text of one group (``family`` None: no model)."""
+    formula = spec.formula
+    if spec.quantity == "cd_gradient":
+        formula = formula.replace("theta = mean", f"theta = {_CD_THETA[family]}")
+    return formula, (None if family is None else _MODEL_TEXT[family])
+
+
 def build(*, seed=0):
     """The vector documents, one per quantity: ``{quantity: document}`` (what ``write``
-    writes). Deterministic for a given ``seed``."""
+    writes), each with one test group per model family (``MODEL_FAMILIES`` order).
+    Deterministic for a given ``seed``.
+
+    The ``tcId`` numbering runs over every file's first group (the quadratic-plus-quartic
+    cases, or the only group of a quantity without a model) in quantity order, then over the
+    other groups in the same order, so the first groups' ids do not move when a family's cases
+    are added."""
     from .testing import catalogue
 
     versions = _versions()
-    docs = {}
-    tc = 0
-    by_quantity = {}
+    by_group = {}
     for quantity, comment, inputs, expected, parts in iter_cases(seed=seed):
-        by_quantity.setdefault(quantity, []).append((comment, inputs, expected, parts))
+        family = inputs.get("model")
+        by_group.setdefault(quantity, {}).setdefault(family, []).append(
+            (comment, inputs, expected, parts))
+    order = {name: k for k, name in enumerate((None,) + MODEL_FAMILIES)}
+    groups = {q: sorted(g, key=order.__getitem__) for q, g in by_group.items()}
+    tc_ids, tc = {}, 0
+    for first in (True, False):
+        for spec in _SPECS:
+            for k, family in enumerate(groups[spec.quantity]):
+                if (k == 0) != first:
+                    continue
+                for j in range(len(by_group[spec.quantity][family])):
+                    tc += 1
+                    tc_ids[spec.quantity, family, j] = tc
+    docs = {}
     for spec in _SPECS:
         entries = catalogue.entries(spec.quantity)
         used = {}
-        tests = []
-        for comment, inputs, expected, parts in by_quantity[spec.quantity]:
-            tc += 1
-            tol = _tolerance(expected, spec.rtol, spec.rtol32)
-            wrong = {}
-            for entry in entries:
-                try:
-                    value = entry.evaluate(parts)
-                except Exception:  # noqa: BLE001 - a form that needs parts this case lacks
-                    continue
-                if not np.all(np.isfinite(value)) or _within(value, expected,
-                                                             tol["float64"]):
-                    continue
-                wrong[entry.id] = encode(value)
-                used[entry.id] = entry
-            tests.append({"tcId": tc, "comment": comment, "inputs": inputs,
-                          "expected": encode(expected), "tolerance": tol,
-                          "wrongForms": wrong})
-        group = {"type": "".join(w.title() for w in spec.quantity.split("_")) + "Test",
-                 "derivation": {"id": spec.derivation, "formula": spec.formula},
-                 "model": _MODEL_TEXT, "output": spec.output, "tests": tests}
+        test_groups = []
+        n_tests = 0
+        for family in groups[spec.quantity]:
+            tests = []
+            for j, (comment, inputs, expected, parts) in enumerate(
+                    by_group[spec.quantity][family]):
+                tol = _tolerance(expected, spec.rtol, spec.rtol32)
+                wrong = {}
+                for entry in entries:
+                    try:
+                        value = entry.evaluate(parts)
+                    except Exception:  # noqa: BLE001 - a form that needs parts this case lacks
+                        continue
+                    if not np.all(np.isfinite(value)) or _within(value, expected,
+                                                                 tol["float64"]):
+                        continue
+                    wrong[entry.id] = encode(value)
+                    used[entry.id] = entry
+                tests.append({"tcId": tc_ids[spec.quantity, family, j], "comment": comment,
+                              "inputs": inputs, "expected": encode(expected),
+                              "tolerance": tol, "wrongForms": wrong})
+            formula, model = _group_text(spec, family)
+            group = {"type": "".join(w.title() for w in spec.quantity.split("_")) + "Test",
+                     "derivation": {"id": spec.derivation, "formula": formula}}
+            if model is not None:
+                group["model"] = model
+            group.update({"output": spec.output, "tests": tests})
+            test_groups.append(group)
+            n_tests += len(tests)
         docs[spec.quantity] = {
             "schema": SCHEMA_NAME, "schemaVersion": SCHEMA_VERSION,
             "quantity": spec.quantity, "check": f"refebm.testing.{spec.check}",
-            "generatorVersion": versions, "numberOfTests": len(tests),
+            "generatorVersion": versions, "numberOfTests": n_tests,
             "header": [f"Test vectors of {spec.quantity}: compute the output from the "
                        "inputs (hex floats are exact), write {tcId: value} to a JSON file "
                        "and grade it with `refebm check RESULTS.json`."],
             "notes": {k: _note(used[k]) for k in sorted(used)},
-            "testGroups": [group]}
+            "testGroups": test_groups}
     return docs
 
 
@@ -634,9 +897,11 @@ def schema():
             "properties": {
                 "tcId": {"type": "integer", "minimum": 1},
                 "comment": {"type": "string"},
-                "inputs": {"type": "object", "additionalProperties": {
-                    "anyOf": [{"$ref": "#/$defs/array"}, {"type": ["boolean", "integer",
-                                                                   "null"]}]}},
+                "inputs": {"type": "object",
+                           "properties": {"model": {"enum": list(MODEL_FAMILIES)}},
+                           "additionalProperties": {
+                               "anyOf": [{"$ref": "#/$defs/array"},
+                                         {"type": ["boolean", "integer", "null"]}]}},
                 "expected": {"$ref": "#/$defs/array"},
                 "tolerance": {"type": "object", "required": ["float64", "float32"],
                               "properties": {"float64": tol, "float32": tol}},

@@ -88,9 +88,74 @@ def test_expected_equals_the_catalogue_reference_from_parts():
                                    err_msg=f"{quantity}: {comment}")
 
 
+# the quantities computed on every model family, and each family's parameter inputs
+MODEL_QUANTITIES = ("score", "score_matching_loss", "sliced_score_matching_loss",
+                    "hutchinson_trace", "denoising_score_matching_loss", "nce_loss",
+                    "cd_gradient", "langevin_step", "mh_log_acceptance", "mala_step", "ksd")
+PARAMS = {"quadratic_quartic": {"mean", "precision", "quartic"},
+          "tanh_mlp": {"W0", "b0", "W1", "b1", "W2", "b2"},
+          "gaussian_mixture": {"weights", "means", "covariances"}}
+
+
+def _family_of(docs):
+    return {t["tcId"]: t["inputs"].get("model") for d in docs.values() for t in _tests(d)}
+
+
+def test_every_model_family_appears_in_each_model_quantity(docs):
+    """One group per family, in MODEL_FAMILIES order; each case names its family with a string
+    a program in any language can dispatch on, next to that family's parameters; the group's
+    model text describes that family."""
+    assert vectors.MODEL_FAMILIES == tuple(PARAMS)
+    for quantity in MODEL_QUANTITIES:
+        groups = docs[quantity]["testGroups"]
+        assert len(groups) == len(vectors.MODEL_FAMILIES), quantity
+        for family, group in zip(vectors.MODEL_FAMILIES, groups):
+            assert group["tests"], (quantity, family)
+            assert group["model"].startswith(f"model '{family}': E(x) = ")
+            assert "score s(x)" in group["model"] and "grad_x s(x)" in group["model"]
+            for t in group["tests"]:
+                assert t["inputs"]["model"] == family
+                assert PARAMS[family] <= set(t["inputs"]), (quantity, t["tcId"])
+                others = set().union(*(PARAMS[f] for f in PARAMS if f != family))
+                assert not others & set(t["inputs"]), (quantity, t["tcId"])
+    for quantity in ("rhat", "ess", "ais_log_normalizer"):
+        (group,) = docs[quantity]["testGroups"]
+        assert "model" not in group
+        assert all("model" not in t["inputs"] for t in group["tests"])
+    for t in _tests(docs["log_partition"]):
+        assert t["inputs"]["model"] == "quadratic_quartic"
+
+
+def test_the_cd_gradient_names_theta_per_family(docs):
+    groups = {g["tests"][0]["inputs"]["model"]: g for g in docs["cd_gradient"]["testGroups"]}
+    assert groups["quadratic_quartic"]["derivation"]["formula"].endswith("theta = mean")
+    assert "(W0, b0, W1, b1, W2, b2)" in groups["tanh_mlp"]["derivation"]["formula"]
+    assert "log weights" in groups["gaussian_mixture"]["derivation"]["formula"]
+    sizes = {"tanh_mlp": 16 * 2 + 16 + 16 * 16 + 16 + 16 + 1, "gaussian_mixture": 2 + 4}
+    for family, size in sizes.items():
+        for t in groups[family]["tests"]:
+            assert t["expected"]["shape"] == [size]
+
+
+def test_earlier_cases_keep_their_ids(docs):
+    """Every file's first group (the quadratic-plus-quartic cases, or the only group) is
+    numbered 1..N in quantity order; the other families' cases come after, in the same
+    order, so adding a family does not renumber the earlier cases."""
+    first = [t["tcId"] for d in docs.values() for t in d["testGroups"][0]["tests"]]
+    rest = [t["tcId"] for d in docs.values() for g in d["testGroups"][1:] for t in g["tests"]]
+    assert first == list(range(1, len(first) + 1))
+    assert rest == list(range(len(first) + 1, len(first) + len(rest) + 1))
+    assert len(first) == 67 and len(rest) == 26
+    assert docs["score_matching_loss"]["testGroups"][0]["tests"][2]["tcId"] == 7
+
+
+def _tests(doc):
+    return [t for g in doc["testGroups"] for t in g["tests"]]
+
+
 def test_wrong_forms_differ_from_expected(docs):
     for doc in docs.values():
-        for t in doc["testGroups"][0]["tests"]:
+        for t in _tests(doc):
             e = vectors.decode(t["expected"])
             tol = t["tolerance"]["float64"]
             for entry_id, enc in t["wrongForms"].items():
@@ -101,7 +166,7 @@ def test_wrong_forms_differ_from_expected(docs):
 
 def test_values_round_trip_exactly(docs):
     for doc in docs.values():
-        for t in doc["testGroups"][0]["tests"]:
+        for t in _tests(doc):
             for obj in [t["expected"], *t["inputs"].values(), *t["wrongForms"].values()]:
                 if isinstance(obj, dict):
                     hexed = vectors.decode(obj).ravel()
@@ -131,6 +196,10 @@ def test_schema_validates_the_vectors(docs, vector_dir):
     bad["testGroups"][0]["tests"][0]["tcId"] = "one"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, sch)
+    bad = json.loads(json.dumps(docs["score"]))
+    bad["testGroups"][1]["tests"][0]["inputs"]["model"] = "resnet"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, sch)
 
 
 def test_load_rejects_other_files(tmp_path):
@@ -147,6 +216,15 @@ def test_load_rejects_other_files(tmp_path):
 
 # -- the round trip ----------------------------------------------------------------------------
 
+def test_plain_script_does_not_use_refebm():
+    """The plain script is the independent computation: NumPy, SciPy's ndtri and the JSON."""
+    with open(SCRIPT) as fh:
+        source = fh.read()
+    assert "refebm" not in "".join(line for line in source.splitlines()
+                                   if line.startswith(("import", "from")))
+    assert "autograd" not in source and "jax" not in source and "torch" not in source
+
+
 def test_plain_script_passes_refebm_check(vector_dir, tmp_path):
     _plain(vector_dir, tmp_path / "r.json")
     res = _refebm("check", str(tmp_path / "r.json"), "--vectors", vector_dir)
@@ -162,7 +240,7 @@ def test_plain_script_passes_refebm_check(vector_dir, tmp_path):
     ("LANGEVIN-NOISE-STEP", "langevin_step"), ("MALA-NO-ACCEPT", "mala_step"),
     ("RHAT-CLASSIC", "rhat"), ("KSD-V-STATISTIC", "ksd"),
     ("AIS-SUMMED-WEIGHTS", "ais_log_normalizer")])
-def test_planted_bug_is_named(vector_dir, tmp_path, bug, quantity):
+def test_planted_bug_is_named(docs, vector_dir, tmp_path, bug, quantity):
     results = _plain(vector_dir, tmp_path / "r.json", bug)
     grades, problems = vectors.grade(results, vector_dir)
     assert not problems
@@ -173,6 +251,10 @@ def test_planted_bug_is_named(vector_dir, tmp_path, bug, quantity):
     for g in hit:
         if g.status == "MATCHES_KNOWN_BUG":
             assert g.links == tuple(catalogue.get(i).source for i in g.ids)
+    if quantity in MODEL_QUANTITIES:   # named on the cases of every model family
+        family = _family_of(docs)
+        named = {family[g.tc_id] for g in hit if bug in g.ids}
+        assert named == set(vectors.MODEL_FAMILIES)
 
 
 def test_planted_convention_is_named(vector_dir, tmp_path):
@@ -205,6 +287,11 @@ def test_convention_is_named_and_can_be_allowed(vector_dir, tmp_path):
     res = _refebm("check", str(tmp_path / "r.json"), "--vectors", vector_dir)
     assert res.returncode == 1
     assert "EQUIVALENT_CONVENTION" in res.stdout and "LANGEVIN-TFP" in res.stdout
+    grades, _ = vectors.grade(json.loads((tmp_path / "r.json").read_text()), vector_dir)
+    family = _family_of(vectors.load(vector_dir))
+    named = {family[g.tc_id] for g in grades if g.ids == ("LANGEVIN-TFP",)}
+    assert named == set(vectors.MODEL_FAMILIES)
+    assert all(g.status == "PASSED" for g in grades if g.quantity != "langevin_step")
     allow = tmp_path / "allow.txt"
     allow.write_text("# we write TFP's step on purpose\nLANGEVIN-TFP\n")
     res = _refebm("check", str(tmp_path / "r.json"), "--vectors", vector_dir, "--allow",

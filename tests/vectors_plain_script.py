@@ -3,7 +3,10 @@
 It stands for a foreign implementation in any language: it does not import refebm, reads the
 ``*_test.json`` files of a folder, computes each case from its inputs (hex floats, exact), and
 writes ``{tcId: value}``. ``--bug ID`` plants one catalogued bug or convention, so the test suite
-can check that ``refebm check`` names it.
+can check that ``refebm check`` names it. The model-based cases name their model family in
+``inputs["model"]`` (a quadratic-plus-quartic energy, a tanh MLP in PyTorch's layout, a Gaussian
+mixture); each family's energy, score, Hessian of log p and parameter gradient are written by
+hand here (chain rule, responsibilities), with no automatic differentiation.
 
     python vectors_plain_script.py VECTOR_DIR RESULTS.json [--bug ID]
 """
@@ -24,24 +27,130 @@ def arr(obj):
         obj["shape"])
 
 
-def model(inp):
+# -- the three model families, with hand-written derivatives ---------------------------------
+# Each case names its family in inputs["model"]; energy, score and the Hessian of log p
+# dispatch on it.
+
+def quadratic_quartic(inp):
     return arr(inp["mean"]), arr(inp["precision"]), float(arr(inp["quartic"]))
 
 
-def energy(inp, x):
-    mean, prec, q = model(inp)
+def _qq_energy(inp, x):
+    mean, prec, q = quadratic_quartic(inp)
     r = x - mean
     return 0.5 * np.einsum("ni,ij,nj->n", r, prec, r) + 0.25 * q * np.sum(x**4, axis=1)
 
 
-def score(inp, x):
-    mean, prec, q = model(inp)
+def _qq_score(inp, x):
+    mean, prec, q = quadratic_quartic(inp)
     return -(x - mean) @ prec - q * x**3
 
 
-def hess_logp(inp, x):
-    mean, prec, q = model(inp)
+def _qq_hess_logp(inp, x):
+    mean, prec, q = quadratic_quartic(inp)
     return -(prec[None] + 3.0 * q * np.einsum("ni,ij->nij", x**2, np.eye(x.shape[1])))
+
+
+def _mlp_forward(inp, x):
+    """The tanh MLP's layers (weights in nn.Linear layout: a layer computes h W^T + b)."""
+    w0, b0, w1, b1, w2, b2 = (arr(inp[k]) for k in ("W0", "b0", "W1", "b1", "W2", "b2"))
+    h1 = np.tanh(x @ w0.T + b0)                  # (n, 16)
+    h2 = np.tanh(h1 @ w1.T + b1)                 # (n, 16)
+    e = h2 @ w2[0] + b2[0]                       # (n,)
+    d2 = (1.0 - h2**2) * w2[0]                   # dE/d(pre-activation 2)   (n, 16)
+    u = d2 @ w1                                  # dE/dh1                   (n, 16)
+    d1 = (1.0 - h1**2) * u                       # dE/d(pre-activation 1)   (n, 16)
+    return dict(w0=w0, w1=w1, w2=w2, h1=h1, h2=h2, e=e, d2=d2, u=u, d1=d1)
+
+
+def _mlp_energy(inp, x):
+    return _mlp_forward(inp, x)["e"]
+
+
+def _mlp_score(inp, x):
+    f = _mlp_forward(inp, x)
+    return -f["d1"] @ f["w0"]                    # -W0^T d1 per point
+
+
+def _mlp_hess_logp(inp, x):
+    """-Hessian of E by the chain rule: with a1 = W0 x + b0, a2 = W1 h1 + b1,
+    H = W0^T [diag(tanh''(a1) u) + D1 W1^T diag(tanh''(a2) W2) W1 D1] W0,
+    tanh'' = -2 tanh (1 - tanh^2), D1 = diag(1 - h1^2)."""
+    f = _mlp_forward(inp, x)
+    h1, h2 = f["h1"], f["h2"]
+    c1 = -2.0 * h1 * (1.0 - h1**2) * f["u"]                   # (n, 16)
+    c2 = -2.0 * h2 * (1.0 - h2**2) * f["w2"][0]               # (n, 16)
+    b = f["w1"][None, :, :] * (1.0 - h1**2)[:, None, :]       # W1 D1 per point (n, 16, 16)
+    inner = np.einsum("nki,nk,nkj->nij", b, c2, b)
+    inner = inner + np.einsum("ni,ij->nij", c1, np.eye(c1.shape[1]))
+    return -np.einsum("ai,nab,bj->nij", f["w0"], inner, f["w0"])
+
+
+def _mix_terms(inp, x):
+    """Per component: log(w_k N(x; m_k, C_k)) (n, K), P_k (K, d, d), g_k = -P_k (x - m_k)
+    (n, K, d)."""
+    w, m, cov = arr(inp["weights"]), arr(inp["means"]), arr(inp["covariances"])
+    d = x.shape[1]
+    prec = np.linalg.inv(cov)
+    logdet = np.linalg.slogdet(cov)[1]
+    r = x[:, None, :] - m[None, :, :]                          # (n, K, d)
+    quad = np.einsum("nki,kij,nkj->nk", r, prec, r)
+    log_terms = np.log(w) - 0.5 * quad - 0.5 * logdet - 0.5 * d * math.log(2 * math.pi)
+    g = -np.einsum("kij,nkj->nki", prec, r)
+    return log_terms, prec, g
+
+
+def _rows_logsumexp(a):
+    m = np.max(a, axis=1, keepdims=True)
+    return (m + np.log(np.sum(np.exp(a - m), axis=1, keepdims=True)))[:, 0]
+
+
+def _responsibilities(log_terms):
+    return np.exp(log_terms - _rows_logsumexp(log_terms)[:, None])
+
+
+def _mix_energy(inp, x):
+    return -_rows_logsumexp(_mix_terms(inp, x)[0])
+
+
+def _mix_score(inp, x):
+    log_terms, _, g = _mix_terms(inp, x)
+    return np.einsum("nk,nki->ni", _responsibilities(log_terms), g)
+
+
+def _mix_hess_logp(inp, x):
+    """sum_k r_k (g_k g_k^T - P_k) - s s^T."""
+    log_terms, prec, g = _mix_terms(inp, x)
+    r = _responsibilities(log_terms)
+    s = np.einsum("nk,nki->ni", r, g)
+    return (np.einsum("nk,nki,nkj->nij", r, g, g) - np.einsum("nk,kij->nij", r, prec)
+            - np.einsum("ni,nj->nij", s, s))
+
+
+FAMILIES = {
+    "quadratic_quartic": (_qq_energy, _qq_score, _qq_hess_logp),
+    "tanh_mlp": (_mlp_energy, _mlp_score, _mlp_hess_logp),
+    "gaussian_mixture": (_mix_energy, _mix_score, _mix_hess_logp),
+}
+
+
+def _family(inp):
+    try:
+        return FAMILIES[inp["model"]]
+    except KeyError:
+        raise SystemExit(f"unknown model family {inp.get('model')!r}") from None
+
+
+def energy(inp, x):
+    return _family(inp)[0](inp, x)
+
+
+def score(inp, x):
+    return _family(inp)[1](inp, x)
+
+
+def hess_logp(inp, x):
+    return _family(inp)[2](inp, x)
 
 
 def logsumexp(a):
@@ -113,11 +222,29 @@ def q_nce_loss(inp):
     return -(np.mean(log_sigmoid(g_d)) + nu * np.mean(log_sigmoid(-g_n)))
 
 
+def _grad_theta(inp, x):
+    """d E / d theta per sample, (n, p); theta as the vectors' model text defines it."""
+    if inp["model"] == "quadratic_quartic":      # theta = mean
+        mean, prec, _ = quadratic_quartic(inp)
+        return -(x - mean) @ prec
+    if inp["model"] == "tanh_mlp":               # theta = (W0, b0, W1, b1, W2, b2), row-major
+        f = _mlp_forward(inp, x)
+        n = x.shape[0]
+        parts = [f["d1"][:, :, None] * x[:, None, :], f["d1"],          # W0, b0
+                 f["d2"][:, :, None] * f["h1"][:, None, :], f["d2"],    # W1, b1
+                 f["h2"], np.ones((n, 1))]                              # W2, b2
+        return np.concatenate([p.reshape(n, -1) for p in parts], axis=1)
+    # gaussian_mixture: theta = (log weights, means row-major), weights = softmax(log weights)
+    log_terms, _, g = _mix_terms(inp, x)
+    r = _responsibilities(log_terms)
+    w = arr(inp["weights"])
+    return np.concatenate([w[None, :] - r, (r[:, :, None] * g).reshape(x.shape[0], -1)],
+                          axis=1)
+
+
 def q_cd_gradient(inp):
-    mean, prec, _ = model(inp)
     xd, xm = arr(inp["x_data"]), arr(inp["x_model"])
-    grad = lambda x: -(x - mean) @ prec   # noqa: E731  d E / d mean, per sample
-    return np.mean(grad(xd), axis=0) - np.mean(grad(xm), axis=0)
+    return np.mean(_grad_theta(inp, xd), axis=0) - np.mean(_grad_theta(inp, xm), axis=0)
 
 
 def q_langevin_step(inp):
@@ -158,7 +285,7 @@ def q_mala_step(inp):
 
 def q_log_partition(inp):
     if inp["states"] is None:
-        mean, prec, _ = model(inp)
+        mean, prec, _ = quadratic_quartic(inp)
         d = mean.shape[0]
         return 0.5 * d * math.log(2 * math.pi) - 0.5 * np.linalg.slogdet(prec)[1]
     return logsumexp(-energy(inp, arr(inp["states"])))
