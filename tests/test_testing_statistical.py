@@ -264,6 +264,31 @@ def test_log_partition_estimates_pass_and_wrong_normalizers_are_named():
     assert res.status == "known_bug" and res.match_ids == ("AIS-OVER-ALL-STEPS",), str(res)
     res = check_log_partition(over, _energy, [(-np.inf, np.inf)])
     assert res.status == "fail"
+    assert any("relative_variance=" in n for n in res.notes)
+
+
+def test_log_partition_lower_test_with_a_stated_variance():
+    # Var(Z_hat / Z) for 50 importance weights from N(1, 1.2^2): (int p^2 / q dx - 1) / 50 by
+    # quadrature; with it the lower test is exact (false-failure rate 1e-6 in all).
+    from scipy import integrate, stats
+
+    p, q = stats.norm(0.0, 1.0), stats.norm(1.0, 1.2)
+    second = integrate.quad(lambda t: p.pdf(t) ** 2 / q.pdf(t), -30.0, 30.0)[0]
+    rel_var = (second - 1.0) / 50
+    log_w = _is_estimates(make_rng("is-estimates-v"), 200, 50)
+    good = logsumexp(log_w, axis=1) - math.log(50)
+    res = check_log_partition(good, _energy, [(-np.inf, np.inf)], relative_variance=rel_var)
+    assert res.status == "pass" and not any("approximate" in n or "relative_variance=" in n
+                                            for n in res.notes), str(res)
+    over = good - math.log(10)
+    res = check_log_partition(over, _energy, [(-np.inf, np.inf)], relative_variance=rel_var,
+                              n_particles=50, n_transitions=10)
+    assert res.status == "known_bug" and res.match_ids == ("AIS-OVER-ALL-STEPS",), str(res)
+    # the lower threshold is the exact one: 1 - sqrt(2 (1 + v) log(2 / alpha) / K)
+    assert res.coefficients["lower_threshold_of_mean_ratio"] == pytest.approx(
+        1 - math.sqrt(2 * (1 + rel_var) * math.log(2e6) / 200), rel=1e-14)
+    with pytest.raises(ValueError, match="`relative_variance`"):
+        check_log_partition(good, _energy, [(-np.inf, np.inf)], relative_variance=-1.0)
 
 
 def test_ais_normalizer_entries_on_parts():
@@ -297,8 +322,8 @@ def test_dkwm_and_power_formulas():
 
 
 def test_check_sampler_passes_exact_draws():
-    # False-failure rate <= 1e-6: DKWM with Bonferroni over 11 tests (exact for independent
-    # draws), KSD by Cantelli's inequality.
+    # False-failure rate <= 1e-6: DKWM and McDiarmid's bound for the kernel distance, with
+    # Bonferroni over 11 tests (both exact for independent draws).
     x = TARGET.sample(10_000, rng=make_seed("exact-draws"))
     res = check_sampler(x, TARGET)
     assert res.status == "pass", str(res)
@@ -353,13 +378,10 @@ def test_check_sampler_energy_with_bounds():
     res = check_sampler(x, energy, bounds=[(-4.0, 4.0)])
     assert res.status == "pass", str(res)
     assert check_sampler(2.0 * x, energy, bounds=[(-4.0, 4.0)]).status == "fail"
-    # a plain NumPy energy (not differentiable by autograd): the KSD test is left out and said
+    # a plain NumPy energy (not differentiable by autograd) works as well: nothing needs a score
     plain_energy = lambda x: 0.25 * np.asarray(x, dtype=float)[:, 0] ** 4  # noqa: E731
     res = check_sampler(x, plain_energy, bounds=[(-4.0, 4.0)])
     assert res.status == "pass" and res.coefficients["tests"] == 1
-    assert any("KSD test left out" in n for n in res.notes)
-    res = check_sampler(x, plain_energy, bounds=[(-4.0, 4.0)], score=lambda x: -x**3)
-    assert res.status == "pass" and res.coefficients["tests"] == 2
 
 
 def test_check_sampler_scalar_family():
@@ -391,7 +413,82 @@ def test_quadrature_cdfs_equal_the_closed_form():
     x = TARGET.sample(3000, rng=make_seed("cdf-two-ways"))
     energy = lambda y: TARGET.energy(y)  # noqa: E731 - an energy, not the family
     bounds = [(1.0 - 12.0, 1.0 + 12.0), (-1.0 - 17.0, -1.0 + 17.0)]
-    by_quadrature = check_sampler(x, energy, bounds=bounds)
-    closed = check_sampler(x, TARGET)
+    by_quadrature = check_sampler(x, energy, bounds=bounds, n_projections=0)
+    closed = check_sampler(x, TARGET, n_projections=0)
     np.testing.assert_allclose(by_quadrature.got[:2], closed.got[:2], rtol=0, atol=1e-9)
-    assert by_quadrature.coefficients["tests"] == 3        # two coordinates and the KSD
+    assert by_quadrature.coefficients["tests"] == 3        # two coordinates and the joint test
+    # the kernel distance: target terms by quadrature and in closed form
+    np.testing.assert_allclose(by_quadrature.got[2], closed.got[2], rtol=1e-8)
+
+
+def test_kernel_terms_two_ways():
+    """E_P k(x, Y) and E_P k(Y, Y') of a Gaussian mixture in closed form (the convolution of
+    normals) against the quadrature rule of the energy on a wide box, in 1, 2 and 3 dimensions
+    (1e-13 apart in 1-D and 2-D, within the rule's error estimate in 3-D); and against a direct
+    Gauss-Hermite sum in 1-D."""
+    from refebm.testing.statistical import _law
+
+    rng = make_rng("kernel-terms")
+    for d, half in ((1, 14.0), (2, 14.0), (3, 12.0)):
+        a = rng.standard_normal((d, d))
+        cov = a @ a.T / d + 0.5 * np.eye(d)
+        means = rng.standard_normal((2, d))
+        mix = GaussianMixture([0.35, 0.65], means, np.stack([cov, 0.7 * cov]))
+        sd = np.sqrt(np.diag(cov)) * 1.5
+        bounds = [(float(means[:, i].min() - half * sd[i]), float(means[:, i].max()
+                                                                  + half * sd[i]))
+                  for i in range(d)]
+        closed, grid = _law(mix, None), _law(lambda y: mix.energy(y), bounds)
+        lam = np.diag(cov) * rng.uniform(0.5, 2.0, size=d)
+        pts = mix.sample(40, rng=make_seed("kernel-terms", d))
+        # within the rule's stated error (what check_sampler adds to the threshold)
+        np.testing.assert_allclose(grid.embedding(pts, lam), closed.embedding(pts, lam),
+                                   rtol=0, atol=grid.error + 1e-13)
+        assert grid.kappa(lam) == pytest.approx(closed.kappa(lam), abs=grid.error + 1e-13)
+    # 1-D N(m, c) by Gauss-Hermite: E k(x, Y) = sum_j w_j exp(-(x - m - sqrt(2c) t_j)^2 / 2lam)
+    t, w = np.polynomial.hermite.hermgauss(80)
+    g = Gaussian(np.array([0.3]), np.array([[0.8]]))
+    x = np.array([[-1.0], [0.5], [2.0]])
+    direct = [np.sum(w * np.exp(-(xi - 0.3 - np.sqrt(1.6) * t) ** 2 / 2.6)) / np.sqrt(np.pi)
+              for xi in x[:, 0]]
+    np.testing.assert_allclose(_law(g, None).embedding(x, np.array([1.3])), direct, rtol=1e-13)
+
+
+def test_mmd_threshold_formula_and_false_failure_rate():
+    from refebm.testing.statistical import mmd_threshold
+
+    assert mmd_threshold(400, 1e-3, 0.25) == pytest.approx(
+        math.sqrt(0.75 / 400) + math.sqrt(math.log(1e3) / 400), rel=1e-15)
+    # The bound is distribution-free, so at false_fail = 0.3 a correct sampler fails at most 30%
+    # of the time: over 60 independent runs the failures exceed 37 (Binomial(60, 0.3) tail)
+    # with probability < 1e-6.
+    fails = sum(check_sampler(TARGET.sample(300, rng=make_seed("rate", i)), TARGET,
+                              false_fail=0.3, n_projections=2).status == "fail"
+                for i in range(60))
+    from scipy.stats import binom
+
+    assert binom.sf(37, 60, 0.3) < 1e-6
+    assert fails <= 37
+
+
+def test_check_sampler_joint_test_sees_a_wrong_correlation():
+    # The marginals are right (each column is a draw from its marginal) but the coordinates are
+    # independent: only the joint law is wrong. The kernel distance of the product of marginals
+    # from the target (closed form) exceeds the stated detectable distance, so the joint test
+    # fails with probability >= 1 - 1e-6 / 3 (projections off: m = 3 tests).
+    from refebm.testing.statistical import _gauss_cross
+
+    target = Gaussian(np.array([1.0, -1.0]), np.array([[1.0, 1.2], [1.2, 2.0]]))  # corr 0.85
+    x = target.sample(10_000, rng=make_seed("wrong-correlation"))
+    x[:, 1] = make_rng("shuffle").permutation(x[:, 1])
+    res = check_sampler(x, target, n_projections=0)
+    mu, cov = np.asarray(target.mean)[None], np.asarray(target.cov)[None]
+    prod = np.diag(np.diag(cov[0]))[None]
+    lam = np.diag(cov[0])
+    one = np.ones(1)
+    mmd2 = (_gauss_cross(one, mu, cov, one, mu, cov, lam)
+            + _gauss_cross(one, mu, prod, one, mu, prod, lam)
+            - 2 * _gauss_cross(one, mu, cov, one, mu, prod, lam))
+    assert math.sqrt(mmd2) > res.coefficients["detectable_mmd"]
+    assert res.status == "fail" and res.got[2] > res.expected[2], str(res)
+    assert res.got[0] < res.expected[0] and res.got[1] < res.expected[1]
