@@ -120,6 +120,12 @@ def _statistical_cases():
                           [np.eye(2) * 0.5, [[0.8, -0.3], [-0.3, 0.6]]])
     xm = mix.sample(10_000, rng=1)
     yield "check_sampler", "mixture n=10^4 d=2", lambda: st.check_sampler(xm, mix)
+    cov3 = np.array([[1.5, 0.3, -0.2], [0.3, 1.2, 0.4], [-0.2, 0.4, 2.0]])
+    g3 = Gaussian(np.zeros(3), cov3)
+    x3 = g3.sample(10_000, rng=3)
+    box = [(-8.0 * np.sqrt(c), 8.0 * np.sqrt(c)) for c in np.diag(cov3)]
+    yield "check_sampler", "energy on a box n=10^4 d=3", lambda: st.check_sampler(
+        x3, lambda y: g3.energy(y), bounds=box)
     chains = np.random.default_rng(2).standard_normal((4, 1000))
     yield "check_rhat", "4 x 1000 draws", lambda: st.check_rhat(lambda c: rhat(c), chains)
     yield "check_ess", "4 x 1000 draws", lambda: st.check_ess(lambda c: ess(c), chains)
