@@ -269,11 +269,13 @@ def test_log_partition_estimates_pass_and_wrong_normalizers_are_named():
 
 def test_log_partition_lower_test_with_a_stated_variance():
     # Var(Z_hat / Z) for 50 importance weights from N(1, 1.2^2): (int p^2 / q dx - 1) / 50 by
-    # quadrature; with it the lower test is exact (false-failure rate 1e-6 in all).
+    # quadrature (and in closed form, b / (a^2 sqrt(2/a^2 - 1/b^2)), a = 0.8, b = 1.2); with it
+    # the lower test is exact (false-failure rate 1e-6 in all).
     from scipy import integrate, stats
 
-    p, q = stats.norm(0.0, 1.0), stats.norm(1.0, 1.2)
+    p, q = stats.norm(1.0, 0.8), stats.norm(1.0, 1.2)     # the target (_energy), the proposal
     second = integrate.quad(lambda t: p.pdf(t) ** 2 / q.pdf(t), -30.0, 30.0)[0]
+    assert second == pytest.approx(1.2 / (0.64 * math.sqrt(2 / 0.64 - 1 / 1.44)), rel=1e-10)
     rel_var = (second - 1.0) / 50
     log_w = _is_estimates(make_rng("is-estimates-v"), 200, 50)
     good = logsumexp(log_w, axis=1) - math.log(50)
@@ -289,6 +291,24 @@ def test_log_partition_lower_test_with_a_stated_variance():
         1 - math.sqrt(2 * (1 + rel_var) * math.log(2e6) / 200), rel=1e-14)
     with pytest.raises(ValueError, match="`relative_variance`"):
         check_log_partition(good, _energy, [(-np.inf, np.inf)], relative_variance=-1.0)
+
+
+def test_log_partition_false_failure_rate():
+    # With relative_variance the two tests are exact, so at false_fail = 0.3 a correct estimator
+    # fails at most 30% of the time: over 60 independent runs of 20 estimates, more than 37
+    # failures has probability < 1e-6 (Binomial(60, 0.3) tail, checked below).
+    from scipy import integrate, stats
+
+    p, q = stats.norm(1.0, 0.8), stats.norm(1.0, 1.2)     # the target (_energy), the proposal
+    rel_var = (integrate.quad(lambda t: p.pdf(t) ** 2 / q.pdf(t), -30.0, 30.0)[0] - 1.0) / 10
+    rng = make_rng("log-z-rate")
+    fails = 0
+    for _ in range(60):
+        est = logsumexp(_is_estimates(rng, 20, 10), axis=1) - math.log(10)
+        fails += check_log_partition(est, _energy, [(-np.inf, np.inf)], false_fail=0.3,
+                                     relative_variance=rel_var).status != "pass"
+    assert stats.binom.sf(37, 60, 0.3) < 1e-6
+    assert fails <= 37
 
 
 def test_ais_normalizer_entries_on_parts():
