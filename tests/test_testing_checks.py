@@ -231,6 +231,17 @@ def test_langevin_coefficients_and_stationary_law():
     assert abs(c["stationary_variance"] - 0.01 / (0.05 * 1.95)) < 1e-13
     assert abs(c["reference_variance"] - 0.1 / (0.05 * 1.95)) < 1e-13
     assert round(c["stationary_variance"], 3) == 0.103
+    # the same TFP step with its noise scaled by h is named under every stated convention (the
+    # drift recovered from the foreign step is TFP's), and Song-Kingma's eps z noise is not
+    # taken for that bug
+    for conv in ("cs236", "tfp", "song_kingma"):
+        r = rt.check_langevin_step(lambda x, z, h: x + 0.5 * h * score(x) + h * z, score, p.x,
+                                   p.noise, 0.1, convention=conv)
+        assert r.status == "known_bug" and r.match_ids == ("LANGEVIN-NOISE-STEP",), conv
+        r = rt.check_langevin_step(lambda x, z, h: x + 0.5 * h * h * score(x) + h * z, score,
+                                   p.x, p.noise, 0.1, convention=conv)
+        assert r.status in ("pass", "equivalent_convention"), conv
+        assert "LANGEVIN-NOISE-STEP" not in r.match_ids
     # Song-Kingma written where CS236 was meant: a convention, with its coefficients
     r = rt.check_langevin_step(fi.make_langevin(m, "song_kingma"), score, p.x, p.noise, 0.1)
     assert r.status == "equivalent_convention" and r.match_ids == ("LANGEVIN-SONG-KINGMA",)

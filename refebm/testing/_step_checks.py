@@ -133,6 +133,13 @@ def check_langevin_step(step_fn, score, x, noise, step_size, *, convention="cs23
             affine = compare(x64 + a * s + b * z64, g, tol).equal
             coef = {"drift": a, "noise_scale": b,
                     "temperature": b * b / (2 * a) if a > 0 else float("inf")}
+            # a foreign drift of TFP's form h/2: the catalogue's forms with "a s(x)" use it,
+            # so a TFP step with its noise scaled by the step is named whatever
+            # ``convention`` says. (A drift equal to the step is LANGEVIN-ONE-SYMBOL's
+            # territory, and Song-Kingma's eps^2/2 has the step as its right noise scale.)
+            a_tfp = _conv.drift_and_noise(step64, convention="tfp")[0]
+            if abs(a_tfp - a) <= 1e-9 * a_tfp + tol.atol / _rms(s):
+                parts["drift"] = a_tfp
             if probe is not None:
                 b_star = _noise_scale(probe, z64, a)
                 coef["noise_scale_at_zero_score"] = b_star
