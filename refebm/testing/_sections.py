@@ -4,7 +4,7 @@ r"""The law of a 1-D projection \(u^\top x\) of \(p \propto e^{-E}\) on a box (\
 For an energy on a finite box there is no closed form: the density of \(v = u^\top x\) is the
 mass of \(p\) on the section of the box by the hyperplane \(u^\top x = v\), computed here by
 quadrature on the section (a segment in 2-D, a convex polygon in 3-D) and integrated to a CDF
-panel by panel, with an error estimate from a second, coarser rule.
+panel by panel, refined until two levels of the rule agree.
 """
 
 from __future__ import annotations
@@ -71,12 +71,22 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=2
     log_z : float, optional
         \(\log \int_{\text{box}} e^{-E}\) when known: the CDF is normalized by it instead of
         by the quadrature's own mass, and ``error`` includes their relative difference.
+    tol : float, optional
+        The target for ``error``: \(10^{-6}\) in 2-D and \(10^{-5}\) in 3-D by default.
+    max_evaluations : int
+        At most this many energy evaluations over all levels (default \(2 \cdot 10^6\)).
 
     Returns
     -------
     ProjectionCDF
         ``cdf``, ``error``, ``lo``, ``hi`` (the range of \(u^\top x\) on the box) and the
         quadrature's ``log_z``.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments; an energy that returns NaN, ``-inf`` or a wrong shape; no mass at any
+        node.
 
     Math
     ----
@@ -89,20 +99,31 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=2
     \]
 
     with \(dS\) the \((d-1)\)-dimensional measure of the section. The section's vertices move
-    linearly in \(v\) between the corner projections \(u^\top c\), where its size has kinks, so
-    \(v\) is cut there first and each piece into panels of 8 Gauss-Legendre nodes. In 2-D the
-    section is a segment \(\{v u + s w\}\) (\(w \perp u\)) with Gauss-Legendre nodes in \(s\);
-    in 3-D it is the convex polygon where the plane cuts the box's 12 edges, ordered by angle
-    around its centroid, fan-triangulated, each triangle integrated by collapsed (Duffy)
-    Gauss-Legendre. Per panel, \(q\) at the nodes gives its degree-7 Legendre interpolant,
-    integrated exactly to the CDF. Energies are shifted by their minimum before \(e^{-E}\).
+    linearly in \(v\) between the sorted corner projections \(u^\top c\), where its size has
+    kinks, so \(v\) is cut there first, each gap into panels (in proportion to its length) of
+    8 Gauss-Legendre nodes. In 2-D the section is the chord \(\{v u + s w\}\), \(w \perp u\),
+    with composite Gauss-Legendre in \(s\). In 3-D it is the convex polygon where the plane
+    cuts the box's 12 edges; with \((u, e_1, e_2)\) orthonormal, \(x = v u + \alpha e_1 +
+    \beta e_2\), \(dS = d\alpha\, d\beta\), composite Gauss-Legendre in \(\beta\) along each
+    chord and in \(\alpha\) between cuts at the vertices (where the chord's ends have kinks)
+    and at points equally spaced along the perimeter (so a steep side, whose chord end sweeps
+    fast, gets narrow pieces). Per panel, \(q\) at the nodes gives its degree-7 Legendre
+    interpolant, integrated exactly to the CDF. Energies are shifted by their minimum on each
+    rule's nodes before \(e^{-E}\).
 
-    ``error`` is the largest difference, at the panel ends of both rules, between this CDF and
-    the CDF of the same construction with half the panels and fewer section nodes, plus the
-    Legendre tail \(\sum_{\text{panels}} h\,(|c_6| + |c_7|)\). On a smooth, resolved energy
-    this overstates the error; when the rules do not resolve the energy (a mode narrower than
-    the node spacing) they disagree and ``error`` is large. A feature between the nodes of
-    both rules cannot be seen by any rule.
+    **Levels and stopping rule.** The rule is refined through levels, each with about 1.5
+    times the panels in \(v\) and the pieces per section direction of the one before. The
+    error of a level is estimated by \(\max |F_\ell - F_{\ell-1}|\) over the panel ends of
+    both levels, plus the Legendre tail \(\sum_{\text{panels}} h\,(|c_6| + |c_7|)\) of level
+    \(\ell\) (which covers the CDF between panel ends). Refinement stops at the first level
+    \(\ell \ge 2\) whose estimate is \(\le\) ``tol`` and whose difference is no larger than the
+    one before (so two coarse levels that agree by coincidence do not end it), or when the
+    next level would take the energy evaluations past ``max_evaluations``; then ``error`` is
+    the larger of the last two differences between levels (plus the tail) and a
+    ``RuntimeWarning`` gives it. On a smooth, resolved energy the estimate (the
+    error of the coarser level) overstates the error; a mode narrower than the node spacing
+    makes the levels disagree, and ``error`` is large. A feature between the nodes of every
+    level cannot be seen by any rule.
 
     Examples
     --------
@@ -119,7 +140,7 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=2
     d = box.shape[0]
     lo, hi = _projection_range(box, u)
     tol = _TOL[d] if tol is None else tol
-    laws, diffs, used = [], [], 0
+    laws, diffs, used, converged = [], [], 0, False
     for n_panels, pieces in _LEVELS[d]:
         rule = _section_rule(box, u, lo, hi, n_panels, pieces, _S_NODES)
         if laws and used + rule.points.shape[0] > max_evaluations:
@@ -128,10 +149,13 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=2
         laws.append(_level_cdf(energy, rule))
         if len(laws) >= 2:
             diffs.append(_sup_difference(laws[-1], laws[-2]))
-        if _converged(diffs, laws[-1].tail, tol):
+        converged = _converged(diffs, laws[-1].tail, tol)
+        if converged:
             break
     law = laws[-1]
-    error = (diffs[-1] if diffs else 1.0) + law.tail
+    # converged: the last difference (the coarser level's error); not converged: the larger
+    # of the last two, since the last one alone may be small by coincidence
+    error = (diffs[-1] if converged else max(diffs[-2:], default=1.0)) + law.tail
     scale = 1.0
     if log_z is not None:
         scale = math.exp(law.log_mass - log_z)
@@ -274,7 +298,7 @@ def _polygons(box, u, breaks, v, ids, pieces, m):
     edges (fixed between two corner projections, each vertex linear in \\(v\\)). With
     \\((u, e_1, e_2)\\) orthonormal, \\(x = v u + \\alpha e_1 + \\beta e_2\\) and
     \\(dS = d\\alpha\\, d\\beta\\). The chord in \\(\\beta\\) at each \\(\\alpha\\) has ends linear
-    in \\(\\alpha\\) between vertices, so \\(\\alpha\\) is cut at the vertices and at ``2 pieces``
+    in \\(\\alpha\\) between vertices, so \\(\\alpha\\) is cut at the vertices and at ``3 pieces``
     points equally spaced along the perimeter (a steep edge, whose chord end sweeps fast, gets
     narrow pieces), \\(\\beta\\) at ``pieces`` equal steps; ``m`` Gauss-Legendre nodes per piece."""
     corners = _corners(box)
