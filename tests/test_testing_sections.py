@@ -165,6 +165,7 @@ def test_uniform_box_matches_the_box_spline(box, u):
 
 @pytest.mark.parametrize("d", [2, 3])
 def test_uniform_box_along_an_axis_is_the_uniform_cdf(d):
+    """Every corner projects on one of two values: one gap, no kinks inside."""
     box = [(-1.0, 2.0), (0.5, 1.0), (-3.0, -2.5)][:d]
     for i in range(d):
         u = -np.eye(d)[i]                                # also a negative direction
@@ -173,6 +174,16 @@ def test_uniform_box_along_an_axis_is_the_uniform_cdf(d):
         assert (law.lo, law.hi) == (-hi, -lo)
         t = np.linspace(-hi - 1, -lo + 1, 501)
         assert np.max(np.abs(law.cdf(t) - np.clip((t + hi) / (hi - lo), 0, 1))) <= 1e-13
+
+
+def test_uniform_cube_along_a_face_diagonal_is_the_2d_box_spline():
+    """u_3 = 0: the 3-D section is a rectangle, and u^T x involves x_1 and x_2 only."""
+    box3 = [(0.0, 1.0), (-1.0, 2.0), (0.5, 3.0)]
+    u = np.array([0.6, 0.8, 0.0])
+    law = projection_law(lambda x: np.zeros(len(x)), box3, u)
+    t = np.linspace(law.lo - 0.5, law.hi + 0.5, 2001)
+    actual = np.max(np.abs(law.cdf(t) - uniform_box_cdf(box3[:2], u[:2], t)))
+    assert actual <= law.error + 1e-13 and actual <= 1e-12
 
 
 # -- a non-Gaussian energy against scipy's nested quadrature -------------------------------------

@@ -200,7 +200,8 @@ def _projection_law_iv(energy, bounds, u, log_z, tol, max_evaluations):
 
 
 def _projection_range(box, u):
-    """The range of \\(u^\\top x\\) over the box: \\(\\sum_i \\min / \\max(u_i lo_i, u_i hi_i)\\)."""
+    """The range of \\(u^\\top x\\) on the box: \\(\\sum_i \\min\\) (\\(\\max\\)) of
+    \\(u_i lo_i, u_i hi_i\\)."""
     ends = box * u[:, None]
     return float(np.sum(np.min(ends, axis=1))), float(np.sum(np.max(ends, axis=1)))
 
@@ -269,7 +270,8 @@ def _section_rule(box, u, lo, hi, n_panels, pieces, m):
 
 def _chord(box, p0, w):
     """The segment \\(\\{p_0 + s w\\} \\cap\\) box: ``(s_lo, s_hi)`` for points ``p0 (..., d)`` and
-    a unit direction ``w (d,)`` (empty chords come back with ``s_hi = s_lo``)."""
+    a unit direction ``w (d,)`` (empty chords come back with ``s_hi = s_lo``; an axis with
+    \\(w_i = 0\\) is skipped: the callers' points lie inside its slab)."""
     s_lo = np.full(p0.shape[:-1], -np.inf)
     s_hi = np.full(p0.shape[:-1], np.inf)
     for i in range(box.shape[0]):
@@ -352,11 +354,12 @@ def _energies(energy, x):
 
 
 class _PanelCDF:
-    """A CDF from the density at 8 Gauss-Legendre nodes per panel: per panel the degree-7
-    Legendre interpolant, integrated exactly; ``tail``: \\(\\sum h (|c_6| + |c_7|)\\) of the
-    normalized density."""
+    """A CDF from the section masses ``rule.weights * g`` summed to the density at 8
+    Gauss-Legendre nodes per panel: per panel the degree-7 Legendre interpolant, integrated
+    exactly; ``tail``: \\(\\sum h (|c_6| + |c_7|)\\) of the normalized density; ``log_mass``:
+    \\(\\log \\int_{\\text{box}} e^{-E}\\) (``g`` is \\(e^{-(E - E_\\min)}\\))."""
 
-    def __init__(self, rule, g):
+    def __init__(self, rule, g, e_min):
         edges = rule.edges
         p = edges.size - 1
         q = np.bincount(rule.owner, weights=rule.weights * g, minlength=p * _V_NODES)
@@ -364,7 +367,10 @@ class _PanelCDF:
         h = np.diff(edges) / 2.0
         vals = q.reshape(p, _V_NODES)
         self.mass = float(np.sum(vals * gw * h[:, None]))
-        vals = vals / self.mass if self.mass > 0 else vals
+        if not self.mass > 0.0:
+            raise ValueError("`energy` gives zero mass at every quadrature node in `bounds`")
+        self.log_mass = math.log(self.mass) - e_min              # log of the box integral
+        vals = vals / self.mass
         vander = np.polynomial.legendre.legvander(gl, _V_NODES - 1)
         coef = np.linalg.solve(vander, vals.T).T                      # (P, 8)
         integ = np.polynomial.legendre.legint(coef.T, lbnd=-1).T * h[:, None]    # (P, 9)
@@ -385,19 +391,14 @@ class _PanelCDF:
 
 
 def _level_cdf(energy, rule):
-    """One level: the energy on the rule's nodes, shifted by its minimum, to a ``_PanelCDF``
-    with ``log_mass`` = the rule's \\(\\log \\int_{\\text{box}} e^{-E}\\)."""
+    """One level: the energy on the rule's nodes, shifted by its minimum, to a ``_PanelCDF``."""
     e_vals = _energies(energy, rule.points)
     finite = e_vals[np.isfinite(e_vals)]
     if finite.size == 0:
         raise ValueError("`energy` is +inf at every quadrature node in `bounds`: the box holds "
                          "no mass that the rule can see")
     e_min = float(np.min(finite))
-    law = _PanelCDF(rule, np.exp(-(e_vals - e_min)))
-    if not law.mass > 0.0:
-        raise ValueError("`energy` gives zero mass at every quadrature node in `bounds`")
-    law.log_mass = math.log(law.mass) - e_min
-    return law
+    return _PanelCDF(rule, np.exp(-(e_vals - e_min)), e_min)
 
 
 def _sup_difference(fine, coarse):
