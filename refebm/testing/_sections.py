@@ -142,9 +142,9 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=2
     tol = _TOL[d] if tol is None else tol
     laws, diffs, used, converged = [], [], 0, False
     for n_panels, pieces in _LEVELS[d]:
-        rule = _section_rule(box, u, lo, hi, n_panels, pieces, _S_NODES)
-        if laws and used + rule.points.shape[0] > max_evaluations:
+        if laws and used + _rule_size(box, u, lo, hi, n_panels, pieces) > max_evaluations:
             break
+        rule = _section_rule(box, u, lo, hi, n_panels, pieces, _S_NODES)
         used += rule.points.shape[0]
         laws.append(_level_cdf(energy, rule))
         if len(laws) >= 2:
@@ -266,6 +266,19 @@ def _section_rule(box, u, lo, hi, n_panels, pieces, m):
     build = _segments if d == 2 else _polygons
     pts, wts, own = build(box, u, breaks, v_flat, owner_ids, pieces, m)
     return _Rule(edges, pts, wts, own)
+
+
+def _rule_size(box, u, lo, hi, n_panels, pieces):
+    """The number of nodes ``_section_rule`` will place, without placing them."""
+    breaks, edges = _panel_edges(box, u, lo, hi, n_panels)
+    per_panel = np.histogram(0.5 * (edges[:-1] + edges[1:]), bins=breaks)[0] * _V_NODES
+    if box.shape[0] == 2:
+        return int(np.sum(per_panel)) * pieces * _S_NODES
+    proj = _corners(box) @ u
+    sides = np.array([len(_crossed_edges(proj, 0.5 * (a + b)))
+                      for a, b in zip(breaks[:-1], breaks[1:])])
+    alpha_pieces = sides - 1 + 3 * pieces
+    return int(np.sum(per_panel * alpha_pieces)) * _S_NODES * pieces * _S_NODES
 
 
 def _chord(box, p0, w):
