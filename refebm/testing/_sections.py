@@ -134,10 +134,11 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=4
     budget, and says so.
 
     **Measured** (random Gaussians, condition numbers 1 to 100, boxes of 2 to 8 marginal
-    standard deviations, random directions): in 2-D every one of 200 converged to
-    ``tol`` = 1e-6 in 3 to 30 ms; in 3-D the boxes up to 6 standard deviations with
-    condition numbers up to 30 mostly converged to 1e-5 in 0.1 to 0.4 s; no case had an
-    actual error above ``error``.
+    standard deviations, random directions, default ``tol``): in 2-D, 199 of 200 converged
+    (all 115 with boxes up to 6 standard deviations and condition numbers up to 30), in 7 ms
+    (median) and at most 0.09 s; in 3-D, 48 of 60 converged (18 of those 19), in 0.18 s
+    (median) and at most 0.45 s, the others warned. No actual error was above ``error``
+    (at most 0.02 of it in 2-D, 0.19 in 3-D).
 
     Examples
     --------
