@@ -441,6 +441,25 @@ def test_quadrature_cdfs_equal_the_closed_form():
     np.testing.assert_allclose(by_quadrature.got[2], closed.got[2], rtol=1e-8)
 
 
+@pytest.mark.parametrize("d", [2, 3])
+def test_projection_cdfs_of_an_energy_equal_the_closed_form(d):
+    """Two ways to the projections' CDFs: quadrature on the box's sections (energy target) and
+    the normal CDF of u^T x (family target), on the same directions (rng=0): the KS statistics
+    agree within the stated quadrature error, and the energy target runs the same m tests."""
+    cov = np.array([[1.0, 0.5, -0.2], [0.5, 2.0, 0.3], [-0.2, 0.3, 1.5]])[:d, :d]
+    target = Gaussian(np.zeros(d), cov)
+    x = target.sample(2000, rng=make_seed("projections", d))
+    bounds = [(-7.0 * math.sqrt(c), 7.0 * math.sqrt(c)) for c in np.diag(cov)]
+    by_quadrature = check_sampler(x, lambda y: target.energy(y), bounds=bounds,
+                                  n_projections=4)
+    closed = check_sampler(x, target, n_projections=4)
+    assert by_quadrature.coefficients["tests"] == closed.coefficients["tests"] == d + 5
+    extra = by_quadrature.expected - closed.expected      # the quadrature errors, >= 0
+    assert np.all(extra >= 0)
+    assert np.all(np.abs(by_quadrature.got[:-1] - closed.got[:-1]) <= extra[:-1] + 1e-12)
+    assert by_quadrature.status == closed.status == "pass"
+
+
 def test_kernel_terms_two_ways():
     """E_P k(x, Y) and E_P k(Y, Y') of a Gaussian mixture in closed form (the convolution of
     normals) against the quadrature rule of the energy on a wide box, in 1, 2 and 3 dimensions
