@@ -227,3 +227,29 @@ def test_bad_points(points, error, match):
 def test_check_must_be_a_bool():
     with pytest.raises(TypeError, match="`check` must be a bool"):
         quadrature(_step, R, check="yes")
+
+
+def test_budget_spent_on_a_smooth_integrand_says_so():
+    """A smooth 3-D energy on a box (non-zero at the faces) whose last check is smooth but whose
+    several-dimension error bound (the change from the rule with twice the step) is still above
+    tol when max_evals runs out: the error says the integrand looked smooth and asks for a
+    larger budget, not points=, and the attached result's error bounds the true error (log Z by
+    a 64-node tensor Gauss-Legendre rule, a second way)."""
+    def energy(x):
+        return (0.25 * np.sum(x**4, axis=1) + 0.5 * x[:, 0] * x[:, 1] - 0.8 * x[:, 0]
+                + 0.3 * x[:, 2] ** 2)
+
+    bounds = [(-2.0, 2.5), (-2.5, 2.0), (-1.5, 2.0)]
+    g, w = np.polynomial.legendre.leggauss(64)
+    nodes = [0.5 * (hi - lo) * g + 0.5 * (hi + lo) for lo, hi in bounds]
+    weights = [0.5 * (hi - lo) * w for lo, hi in bounds]
+    grid = np.stack(np.meshgrid(*nodes, indexing="ij"), axis=-1).reshape(-1, 3)
+    log_w = np.log(np.einsum("i,j,k->ijk", *weights)).ravel()
+    exact = logsumexp(log_w - energy(grid))
+    with pytest.raises(IntegrationError, match="the way a smooth integrand does") as info:
+        quadrature(energy, bounds, tol=1e-10, max_evals=5_000_000)
+    assert "non-smooth" not in str(info.value)
+    res = info.value.result
+    assert abs(res.log_z - exact) <= res.error
+    ok = quadrature(energy, bounds, tol=1e-10, max_evals=20_000_000)
+    assert abs(ok.log_z - exact) <= ok.error

@@ -845,10 +845,21 @@ def _unfinished(why, tol, last, n_evals, checked=None, maps=None, cause=None, fr
     if last is None:
         return IntegrationError(f"did not reach `tol`={tol:g}: {why}; no estimate was made")
     level, log_z, error = last
+    smooth = checked is not None and checked[0].smooth
+    if smooth:  # never state less than the last check's error estimate
+        error = max(error, checked[0].error)
     result = QuadratureResult(float(log_z), float(error), int(n_evals))
     lone = _single_node(level, maps) if maps is not None else None
     if cause is not None:
         pass
+    elif smooth:
+        later = "" if checked[1] is level else (
+            f"; the finer level after it changed log Z by {last[2]:.3g}, but its own check "
+            "did not fit in the budget")
+        cause = (" The last check gained digits the way a smooth integrand does, but its error "
+                 f"estimate {checked[0].error:.3g} (in several dimensions the larger of the "
+                 "twin's change and the change from the rule with twice the step) is above "
+                 f"`tol`{later}. A finer level is needed: raise `max_evals` or `tol`.")
     elif lone is not None:
         cause = (f" Nearly all the mass sits on one node (dimension {lone[0]}, x = {lone[1]:.6g}):"
                  " the grid has not resolved a mode there (too narrow, or too far from the "
