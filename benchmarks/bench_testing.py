@@ -7,7 +7,9 @@ ones written with refebm's own public functions, so each check also computes the
 more; a check that does not pass is reported (``status``), not hidden.
 
 Prints one JSON line per measurement (the median over ``--repeats`` runs, the fastest, the goal
-and whether the median meets it), after a first line with the versions. Checks that do not exist
+and whether the median meets it, and where a peer does part of the same work, the peer's median
+from the same run: scipy's ``kstest`` for check_sampler's one-dimensional tests, ArviZ for R-hat
+and ESS), after a first line with the versions. Checks that do not exist
 (yet) in ``refebm.testing`` are reported as ``"missing"``.
 
 Run: ``python benchmarks/bench_testing.py [--repeats 3] [--only NAME ...]``. Not a test; pytest
@@ -108,6 +110,33 @@ def _cov(p):
     return a @ a.T / p.d
 
 
+def _kstest_peer(x, target):
+    """The 1-D part of check_sampler done with scipy: kstest of each coordinate and of 8 random
+    projections against their normal CDFs (no thinning, no joint test)."""
+    from scipy import stats
+
+    mean, cov = np.asarray(target.mean), np.asarray(target.cov)
+    u = np.random.default_rng(0).standard_normal((8, x.shape[1]))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    dirs = np.concatenate([np.eye(x.shape[1]), u])
+
+    def run():
+        return [stats.kstest(x @ v, stats.norm(v @ mean, np.sqrt(v @ cov @ v)).cdf).pvalue
+                for v in dirs]
+
+    return run
+
+
+def _arviz_peer(name, chains):
+    """ArviZ's rank-normalized rhat / bulk ess on the same chains, when ArviZ is installed."""
+    try:
+        import arviz
+    except ImportError:
+        return ()
+    fn = getattr(arviz, name)
+    return f"arviz.{name}", lambda: fn(chains)
+
+
 def _statistical_cases():
     from refebm.diagnostics import ess, ksd, rhat
     from refebm.families import Gaussian, GaussianMixture
@@ -115,7 +144,8 @@ def _statistical_cases():
 
     target = Gaussian(np.array([1.0, -1.0]), np.array([[1.0, 0.5], [0.5, 2.0]]))
     x = target.sample(10_000, rng=0)
-    yield "check_sampler", "gaussian n=10^4 d=2", lambda: st.check_sampler(x, target)
+    yield ("check_sampler", "gaussian n=10^4 d=2", lambda: st.check_sampler(x, target),
+           "scipy.stats.kstest on the same 10 marginals and projections", _kstest_peer(x, target))
     mix = GaussianMixture([0.3, 0.7], [[-1.5, 0.0], [1.0, 0.5]],
                           [np.eye(2) * 0.5, [[0.8, -0.3], [-0.3, 0.6]]])
     xm = mix.sample(10_000, rng=1)
@@ -127,8 +157,10 @@ def _statistical_cases():
     yield "check_sampler", "energy on a box n=10^4 d=3", lambda: st.check_sampler(
         x3, lambda y: g3.energy(y), bounds=box)
     chains = np.random.default_rng(2).standard_normal((4, 1000))
-    yield "check_rhat", "4 x 1000 draws", lambda: st.check_rhat(lambda c: rhat(c), chains)
-    yield "check_ess", "4 x 1000 draws", lambda: st.check_ess(lambda c: ess(c), chains)
+    yield ("check_rhat", "4 x 1000 draws", lambda: st.check_rhat(lambda c: rhat(c), chains),
+           *_arviz_peer("rhat", chains))
+    yield ("check_ess", "4 x 1000 draws", lambda: st.check_ess(lambda c: ess(c), chains),
+           *_arviz_peer("ess", chains))
     pts = x[:200]
     yield "check_ksd", "200 points d=2", lambda: st.check_ksd(
         lambda a, s: ksd(s, a), pts, target.score)
@@ -156,7 +188,7 @@ def main(argv=None):
 
     wanted = set(args.only) if args.only else None
     for gen in (_deterministic_cases, _statistical_cases):
-        for check, problem, thunk in gen():
+        for check, problem, thunk, *peer in gen():
             if wanted and check not in wanted:
                 continue
             if not hasattr(t, check) and not hasattr(t.statistical, check):
@@ -172,9 +204,14 @@ def main(argv=None):
                 continue
             goal = GOALS.get(check, 1.0)
             med = statistics.median(times)
-            print(json.dumps({"check": check, "problem": problem, "status": status,
-                              "median_s": round(med, 4), "min_s": round(min(times), 4),
-                              "goal_s": goal, "meets_goal": med < goal}), flush=True)
+            line = {"check": check, "problem": problem, "status": status,
+                    "median_s": round(med, 4), "min_s": round(min(times), 4), "goal_s": goal,
+                    "meets_goal": med < goal}
+            if peer:                                      # the peer's figure, same run
+                peer[1]()
+                peer_times, _ = _timed(peer[1], args.repeats)
+                line.update(peer=peer[0], peer_median_s=round(statistics.median(peer_times), 4))
+            print(json.dumps(line), flush=True)
     if wanted and "refebm vectors" not in wanted:
         return 0
     times = []
