@@ -107,7 +107,9 @@ def test_ais_with_two_betas_is_importance_sampling_and_is_deterministic():
 
 def test_ais_warns_for_ula():
     x0 = np.zeros((4, 2))
-    with pytest.warns(RuntimeWarning, match="does not leave the bridge densities invariant"):
+    # (four particles: the weights are also reported as degenerate)
+    with pytest.warns(RuntimeWarning, match="does not leave the bridge densities invariant"), \
+            pytest.warns(RuntimeWarning, match="weights are degenerate"):
         ais(gauss_energy, x0, base_log_prob, [0.0, 0.5, 1.0], lambda b, e: ula_kernel(e, 0.1),
             rng=make_seed(0))
 

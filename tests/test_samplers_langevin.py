@@ -614,6 +614,7 @@ def test_ula_divergence_is_flagged_and_warned():
     # a divergent step size (50 on N(0, 1): x <- -24 x + 10 z) overflows; sample reports it
     k = ula_kernel(None, 50.0, score=lambda x: -x)
     with pytest.warns(DivergenceWarning, match="chains diverged"), \
+            pytest.warns(DivergenceWarning, match="ula_kernel diverged in 3 of 3 chains"), \
             np.errstate(over="ignore", invalid="ignore"):
         res = sample(k, np.ones((3, 1)), 400, rng=make_seed(21), keep="last")
     assert res.diverged.all() and res.diverged.shape == (3,)
