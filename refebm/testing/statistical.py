@@ -450,6 +450,12 @@ def _stochastic_log_z(est, ref, ref_err, alpha, rel_var, n_particles, n_transiti
 
 # -- samples against a law ---------------------------------------------------------------------
 
+def _n_alpha(n, alpha):
+    """A sample size (>= 1) and a probability in (0, 1), validated."""
+    return (_v.integer("n", n, minimum=1),
+            float(_v.scalar("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)))
+
+
 def dkwm_epsilon(n, alpha):
     r"""The DKWM band: \(P(\sup_t |F_n(t) - F(t)| > \epsilon) \le 2 e^{-2n\epsilon^2} = \alpha\)
     for \(\epsilon = \sqrt{\log(2/\alpha) / (2n)}\) (Massart 1990).
@@ -459,8 +465,7 @@ def dkwm_epsilon(n, alpha):
     >>> round(dkwm_epsilon(10_000, 1e-6 / 11), 6)
     0.029075
     """
-    n = _v.integer("n", n, minimum=1)
-    alpha = float(_v.scalar("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True))
+    n, alpha = _n_alpha(n, alpha)
     return math.sqrt(math.log(2.0 / alpha) / (2.0 * n))
 
 
@@ -524,8 +529,7 @@ def mmd_threshold(n, alpha, kappa=0.0):
     >>> round(mmd_threshold(10_000, 1e-6 / 11), 4)
     0.0503
     """
-    n = _v.integer("n", n, minimum=1)
-    alpha = float(_v.scalar("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True))
+    n, alpha = _n_alpha(n, alpha)
     kappa = float(_v.scalar("kappa", kappa, low=0.0, high=1.0))
     return math.sqrt((1.0 - kappa) / n) + math.sqrt(math.log(1.0 / alpha) / n)
 
