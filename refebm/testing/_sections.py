@@ -122,8 +122,9 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=4
     of level \(\ell\) (which covers the CDF between panel ends); twice, because two
     under-resolved levels err with either sign, and the finer one's error has been measured
     up to 0.7 times their difference. Refinement stops at the first level \(\ell \ge 2\) whose
-    estimate is \(\le\) ``tol`` and whose difference is no larger than the one before (so two
-    coarse levels that agree by coincidence do not end it), or when the next level would take
+    estimate is \(\le\) ``tol`` and whose previous difference was within ``tol`` too, so
+    three levels agree (two coarse levels that agree by coincidence after a large difference,
+    as both can see a narrow mixture component alike, do not end it), or when the next level would take
     the energy evaluations past ``max_evaluations``; then ``error`` uses the larger of the
     last two differences and a ``RuntimeWarning`` gives it. On a smooth, resolved energy the
     estimate (about the error of the coarser level) overstates the error; a mode narrower than
@@ -133,12 +134,16 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=4
     section (a strongly correlated 3-D target on a generous box) needs more than the default
     budget, and says so.
 
-    **Measured** (random Gaussians, condition numbers 1 to 100, boxes of 2 to 8 marginal
-    standard deviations, random directions, default ``tol``): in 2-D, 199 of 200 converged
-    (all 115 with boxes up to 6 standard deviations and condition numbers up to 30), in 7 ms
-    (median) and at most 0.09 s; in 3-D, 48 of 60 converged (18 of those 19), in 0.18 s
-    (median) and at most 0.45 s, the others warned. No actual error was above ``error``
-    (at most 0.02 of it in 2-D, 0.19 in 3-D).
+    **Measured** by ``benchmarks/bench_projection_law.py`` (closed-form projected CDFs;
+    random covariances with condition numbers 1 to 30, boxes 6 to 9 standard deviations
+    beyond the mass, random directions): over 9,000 runs (2,000 2-D Gaussians and 2,000 2-D
+    two-component mixtures, 500 3-D Gaussians, each at ``tol`` 1e-4 and the default), no
+    returned ``error`` failed to bound the true sup error without a warning (the worst ratio of
+    true to stated error was 0.05 for 2-D Gaussians, 0.08 for mixtures, 0.87 in 3-D). 2-D
+    runs took 5 to 25 ms (median), at most 0.2 s, and warned in 40 of the 8,000; 3-D runs took
+    0.36 s (median), at most 0.7 s, and ran out of budget (and warned) in 103 of 500 at
+    1e-4 and 235 of 500 at the default 1e-5: the even node layout is costly for correlated
+    3-D laws on wide boxes.
 
     Examples
     --------
@@ -437,8 +442,9 @@ def _sup_difference(fine, coarse):
 
 def _converged(diffs, tail, tol):
     """Stop after at least three levels when the last two levels differ by at most ``tol``
-    (with the Legendre tail) and by no more than the two before them: a coincidentally small
-    difference between two coarse levels alone does not end the refinement."""
+    (with the Legendre tail) and the two before them by at most ``tol`` as well: three levels
+    agree. A coincidentally small difference between two coarse levels after a large one (a
+    narrow component both coarse levels see alike) does not end the refinement."""
     if len(diffs) < 2:
         return False
-    return _SAFETY * diffs[-1] + tail <= tol and diffs[-1] <= max(diffs[-2], 1e-14)
+    return _SAFETY * diffs[-1] + tail <= tol and diffs[-2] <= tol
