@@ -143,7 +143,8 @@ def test_docs_page_in_nav():
 
 
 @pytest.mark.parametrize("module", ["_loss_checks", "_step_checks", "_problems", "_result",
-                                    "catalogue", "_convert", "_adapters", "statistical"])
+                                    "catalogue", "_convert", "_adapters", "statistical",
+                                    "_sections"])
 def test_docstring_examples(module):
     """Every check's example (its output included) runs as written."""
     import doctest
