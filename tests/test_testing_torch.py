@@ -219,20 +219,3 @@ def test_torch_float32_code_in_float32_mode():
                                                   dtype="float32").status == "pass"
     r = rt.check_denoising_score_matching_loss(f, p.x, p.sigma, p.noise, energy=p.energy)
     assert r.status == "fail" and "float32" in " ".join(r.notes)
-
-
-def test_docs_pytorch_block_runs_and_prints_its_comments():
-    """The PyTorch block of docs/verify.md (skipped by the docs tests, which run without torch)
-    runs here, and prints what its comments say."""
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parents[1] / "docs" / "verify.md").read_text()
-    block = re.search(r"<!-- skip: next -->\n```python\n(.*?)```", text, re.S).group(1)
-    wanted = [c.strip() for c in re.findall(r"print\(.*?#\s*(.*)$", block, re.M)]
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        exec(compile(block, "docs/verify.md", "exec"), {})
-    assert buf.getvalue().split("\n")[:-1] == wanted
