@@ -19,7 +19,7 @@ import numpy as np
 from .. import _validate as _v
 from .._backend import to_numpy
 
-__all__ = ["ProjectionCDF", "projection_law"]
+__all__ = ["ProjectionCDF", "projection_law", "LegendreCDF", "gauss_legendre"]
 
 _CHUNK = 2**16          # energy rows per call
 _V_NODES = 8            # Gauss-Legendre nodes per panel in v (Legendre degree 7 per panel)
@@ -124,8 +124,8 @@ def projection_law(energy, bounds, u, *, log_z=None, tol=None, max_evaluations=4
     up to 0.7 times their difference. Refinement stops at the first level \(\ell \ge 2\) whose
     estimate is \(\le\) ``tol`` and whose previous difference was within ``tol`` too, so
     three levels agree (two coarse levels that agree by coincidence after a large difference,
-    as both can see a narrow mixture component alike, do not end it), or when the next level would take
-    the energy evaluations past ``max_evaluations``; then ``error`` uses the larger of the
+    as both can see a narrow mixture component alike, do not end it), or when the next level
+    would take the energy evaluations past ``max_evaluations``; then ``error`` uses the larger of the
     last two differences and a ``RuntimeWarning`` gives it. On a smooth, resolved energy the
     estimate (about the error of the coarser level) overstates the error; a mode narrower than
     the node spacing makes the levels disagree, and ``error`` is large. A feature between the
@@ -266,7 +266,7 @@ def _panel_edges(box, u, lo, hi, n_panels):
     return breaks, np.concatenate(edges)
 
 
-def _gauss(a, b, pieces, m):
+def gauss_legendre(a, b, pieces, m):
     """Composite Gauss-Legendre on [a, b] (arrays broadcast): nodes and weights, last axis."""
     g, w = np.polynomial.legendre.leggauss(m)
     cuts = np.linspace(0.0, 1.0, pieces + 1)
@@ -280,7 +280,7 @@ def _gauss(a, b, pieces, m):
 def _section_rule(box, u, lo, hi, n_panels, pieces, m):
     d = box.shape[0]
     breaks, edges = _panel_edges(box, u, lo, hi, n_panels)
-    v_nodes, _ = _gauss(edges[:-1], edges[1:], 1, _V_NODES)        # (P, 8)
+    v_nodes, _ = gauss_legendre(edges[:-1], edges[1:], 1, _V_NODES)    # (P, 8)
     v_flat = v_nodes.ravel()
     owner_ids = np.arange(v_flat.size)
     build = _segments if d == 2 else _polygons
@@ -322,7 +322,7 @@ def _segments(box, u, breaks, v, ids, pieces, m):
     Gauss-Legendre in \\(s\\)."""
     w = np.array([-u[1], u[0]])
     p0 = v[:, None] * u
-    s, ws = _gauss(*_chord(box, p0, w), pieces, m)                 # (K, M)
+    s, ws = gauss_legendre(*_chord(box, p0, w), pieces, m)             # (K, M)
     pts = p0[:, None, :] + s[..., None] * w                         # (K, M, 2)
     own = np.broadcast_to(ids[:, None], s.shape)
     return pts.reshape(-1, 2), ws.ravel(), own.ravel()
@@ -365,10 +365,10 @@ def _polygons(box, u, breaks, v, ids, pieces, m):
         a0 = np.take_along_axis(alpha_v, j, axis=1)
         a1 = np.take_along_axis(np.roll(alpha_v, -1, axis=1), j, axis=1)
         cuts = np.sort(np.concatenate([alpha_v, a0 + frac * (a1 - a0)], axis=1), axis=1)
-        alpha, w_alpha = _gauss(cuts[:, :-1], cuts[:, 1:], 1, m)            # (k, pieces', m)
+        alpha, w_alpha = gauss_legendre(cuts[:, :-1], cuts[:, 1:], 1, m)    # (k, pieces', m)
         alpha, w_alpha = alpha.reshape(k, -1), w_alpha.reshape(k, -1)
         p0 = vs[:, None, None] * u + alpha[..., None] * e1                  # (k, Na, 3)
-        beta, w_beta = _gauss(*_chord(box, p0, e2), pieces, m)              # (k, Na, Nb)
+        beta, w_beta = gauss_legendre(*_chord(box, p0, e2), pieces, m)      # (k, Na, Nb)
         x = p0[:, :, None, :] + beta[..., None] * e2                        # (k, Na, Nb, 3)
         pts.append(x.reshape(-1, 3))
         wts.append((w_alpha[..., None] * w_beta).ravel())
@@ -386,41 +386,47 @@ def _energies(energy, x):
     return np.concatenate(out)
 
 
-class _PanelCDF:
-    """A CDF from the section masses ``rule.weights * g`` summed to the density at 8
-    Gauss-Legendre nodes per panel: per panel the degree-7 Legendre interpolant, integrated
-    exactly; ``tail``: \\(\\sum h (|c_6| + |c_7|)\\) of the normalized density; ``log_mass``:
-    \\(\\log \\int_{\\text{box}} e^{-E}\\) (``g`` is \\(e^{-(E - E_\\min)}\\))."""
+class LegendreCDF:
+    """A CDF from a density known at 8 Gauss-Legendre nodes in each panel between ``edges``
+    (``density`` of shape ``(P, 8)``, any positive scale): per panel the degree-7 Legendre
+    interpolant, integrated exactly. ``mass`` is the density's integral (the CDF is normalized
+    by it), ``coef`` the normalized density's Legendre coefficients per panel, ``h`` the panels'
+    half-widths; outside the panels the CDF is 0 below and its total above."""
 
-    def __init__(self, rule, g, e_min):
-        edges = rule.edges
-        p = edges.size - 1
-        q = np.bincount(rule.owner, weights=rule.weights * g, minlength=p * _V_NODES)
+    def __init__(self, edges, density):
         gl, gw = np.polynomial.legendre.leggauss(_V_NODES)
-        h = np.diff(edges) / 2.0
-        vals = q.reshape(p, _V_NODES)
-        self.mass = float(np.sum(vals * gw * h[:, None]))
+        self.edges, self.h = edges, np.diff(edges) / 2.0
+        self.mass = float(np.sum(density * gw * self.h[:, None]))
         if not self.mass > 0.0:
             raise ValueError("`energy` gives zero mass at every quadrature node in `bounds`")
-        self.log_mass = math.log(self.mass) - e_min              # log of the box integral
-        vals = vals / self.mass
         vander = np.polynomial.legendre.legvander(gl, _V_NODES - 1)
-        coef = np.linalg.solve(vander, vals.T).T                      # (P, 8)
-        integ = np.polynomial.legendre.legint(coef.T, lbnd=-1).T * h[:, None]    # (P, 9)
-        panel_mass = np.polynomial.legendre.legval(1.0, integ.T)
-        self.edges, self.integ = edges, integ
+        self.coef = np.linalg.solve(vander, (density / self.mass).T).T       # (P, 8)
+        self.integ = np.polynomial.legendre.legint(self.coef.T, lbnd=-1).T * self.h[:, None]
+        panel_mass = np.polynomial.legendre.legval(1.0, self.integ.T)
         self.cum = np.concatenate([[0.0], np.cumsum(panel_mass)])
-        self.tail = float(np.sum(h * (np.abs(coef[:, -1]) + np.abs(coef[:, -2]))))
 
     def __call__(self, t):
         t = np.asarray(t, dtype=np.float64)
         e = self.edges
         k = np.clip(np.searchsorted(e, t, side="right") - 1, 0, e.size - 2)
-        h = (e[k + 1] - e[k]) / 2.0
+        h = self.h[k]
         s = np.clip((t - (e[k] + h)) / h, -1.0, 1.0)
         out = self.cum[k] + np.polynomial.legendre.legval(s, np.moveaxis(self.integ[k], -1, 0),
                                                           tensor=False)
         return np.where(t <= e[0], 0.0, np.where(t >= e[-1], self.cum[-1], out))
+
+
+class _PanelCDF(LegendreCDF):
+    r"""The CDF of one level: the section masses ``rule.weights * g`` summed to the density at
+    the v-nodes; ``tail``: \(\sum h (|c_6| + |c_7|)\) of the normalized density;
+    ``log_mass``: \(\log \int_{\text{box}} e^{-E}\) (``g`` is \(e^{-(E - E_\min)}\))."""
+
+    def __init__(self, rule, g, e_min):
+        p = rule.edges.size - 1
+        q = np.bincount(rule.owner, weights=rule.weights * g, minlength=p * _V_NODES)
+        super().__init__(rule.edges, q.reshape(p, _V_NODES))
+        self.log_mass = math.log(self.mass) - e_min              # log of the box integral
+        self.tail = float(np.sum(self.h * (np.abs(self.coef[:, -1]) + np.abs(self.coef[:, -2]))))
 
 
 def _level_cdf(energy, rule):

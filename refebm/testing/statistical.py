@@ -19,6 +19,7 @@ Every check returns a ``CheckResult`` (``refebm.testing.CheckResult``).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -30,6 +31,7 @@ from . import catalogue as _cat
 from . import variants
 from ._convert import ForeignCallError, ForeignValueError, to_numpy_value
 from ._result import CheckResult, Tolerance, compare
+from ._sections import LegendreCDF, gauss_legendre, projection_law
 
 __all__ = ["check_sampler", "check_rhat", "check_ess", "check_ksd", "check_log_partition",
            "dkwm_epsilon", "detectable_shift", "mmd_threshold"]
@@ -648,15 +650,9 @@ class _GridLaw(_Law):
             raise ValueError(f"`bounds` must be finite for check_sampler's quadrature CDFs, got "
                              f"{b.tolist()}")
         p = self._PANELS[d]
-        g, gw = np.polynomial.legendre.leggauss(8)
-        self.edges, nodes, weights = [], [], []
-        for lo, hi in b:
-            e = np.linspace(lo, hi, p + 1)
-            h = np.diff(e)[:, None] / 2.0
-            mid = (e[:-1] + e[1:])[:, None] / 2.0
-            self.edges.append(e)
-            nodes.append((mid + h * g).ravel())
-            weights.append((h * gw).ravel())
+        self.edges = [np.linspace(lo, hi, p + 1) for lo, hi in b]
+        rules = [gauss_legendre(e[:-1], e[1:], 1, 8) for e in self.edges]   # (p, 8) each
+        nodes, weights = [x.ravel() for x, _ in rules], [w.ravel() for _, w in rules]
         grid = np.stack(np.meshgrid(*nodes, indexing="ij"), axis=-1).reshape(-1, d)
         e_vals = np.concatenate([np.asarray(energy(grid[i:i + 2**17]), dtype=np.float64)
                                  for i in range(0, grid.shape[0], 2**17)])
@@ -664,47 +660,23 @@ class _GridLaw(_Law):
             raise ValueError("`target` energy returned NaN inside `bounds`")
         log_g = -e_vals - np.min(e_vals[np.isfinite(e_vals)])
         dens = np.exp(log_g).reshape((8 * p,) * d)
-        w_all = np.ones_like(dens)
-        for i in range(d):
-            shape = [1] * d
-            shape[i] = -1
-            w_all = w_all * weights[i].reshape(shape)
-        z = float(np.sum(dens * w_all))
-        self.nodes, self.mass = nodes, dens * w_all / z
-        self.coef, self.cum, self.mom, errors = [], [], [], []
-        vander = np.polynomial.legendre.legvander(g, 7)
+        w_all = functools.reduce(np.multiply.outer, weights)       # tensor-rule weights
+        self.nodes = nodes
+        self.mass = dens * w_all / float(np.sum(dens * w_all))      # each node's mass
+        self.marginals, self.mom, errors = [], [], []
         for i in range(d):
             others = tuple(j for j in range(d) if j != i)
-            wo = np.ones_like(dens)
-            for j in others:
-                shape = [1] * d
-                shape[j] = -1
-                wo = wo * weights[j].reshape(shape)
-            marg = np.sum(dens * wo, axis=others) / z if others else dens / z
-            vals = marg.reshape(p, 8)
-            coef = np.linalg.solve(vander, vals.T).T            # (p, 8) Legendre coefficients
-            h = np.diff(self.edges[i]) / 2.0
-            integ = np.polynomial.legendre.legint(coef.T, lbnd=-1).T * h[:, None]   # (p, 9)
-            panel_mass = np.polynomial.legendre.legval(1.0, integ.T)
-            self.coef.append(integ)
-            self.cum.append(np.concatenate([[0.0], np.cumsum(panel_mass)]))
-            x = nodes[i]
-            wm = weights[i] * marg
-            m = float(np.sum(wm * x))
-            self.mom.append((m, math.sqrt(max(float(np.sum(wm * (x - m) ** 2)), 0.0))))
-            errors.append(float(np.sum(np.abs(coef[:, -1]) * 2.0 * h)))
+            node_mass = np.sum(self.mass, axis=others) if others else self.mass
+            law = LegendreCDF(self.edges[i], (node_mass / weights[i]).reshape(p, 8))
+            self.marginals.append(law)
+            m = float(node_mass @ nodes[i])
+            self.mom.append((m, math.sqrt(max(float(node_mass @ (nodes[i] - m) ** 2), 0.0))))
+            errors.append(float(np.sum(np.abs(law.coef[:, -1]) * 2.0 * law.h)))
         self.error = max(errors)
 
     def cdf(self, i, t):
         t = np.asarray(t, dtype=np.float64)
-        e = self.edges[i]
-        k = np.clip(np.searchsorted(e, t, side="right") - 1, 0, len(e) - 2)
-        h = (e[k + 1] - e[k]) / 2.0
-        u = np.clip((t - (e[k] + h)) / h, -1.0, 1.0)
-        v = np.polynomial.legendre.legvander(u, 8)
-        out = self.cum[i][k] + np.sum(v * self.coef[i][k], axis=1)
-        out = np.where(t < e[0], 0.0, np.where(t >= e[-1], 1.0, out))
-        return np.clip(out, 0.0, 1.0)
+        return np.clip(np.where(t >= self.edges[i][-1], 1.0, self.marginals[i](t)), 0.0, 1.0)
 
     def moments(self, i):
         return self.mom[i]
@@ -712,8 +684,6 @@ class _GridLaw(_Law):
     def _projection(self, u):
         """The projection's CDF by quadrature on the box's sections (``_sections``), to a
         tolerance well below the DKWM band; a warning that it fell short becomes a note."""
-        from ._sections import projection_law
-
         key = tuple(np.asarray(u, dtype=np.float64).tolist())
         if key not in self._projections:
             with warnings.catch_warnings(record=True) as caught:
