@@ -425,6 +425,28 @@ def test_check_sampler_bad_input():
         check_sampler(x, TARGET, false_fail=0.0)
     with pytest.raises(ValueError, match="at least 20 draws"):
         check_sampler(x[:5], TARGET)
+    with pytest.raises(ValueError, match="`n_joint` must be >= 2, got 1"):
+        check_sampler(x, TARGET, n_joint=1)
+    with pytest.raises(ValueError, match="`n_projections` must be >= 0, got -1"):
+        check_sampler(x, TARGET, n_projections=-1)
+    with pytest.raises(TypeError, match="`n_joint`"):
+        check_sampler(x, TARGET, n_joint=2.5)
+
+
+def test_bound_helpers_bad_input():
+    from refebm.testing.statistical import mmd_threshold
+
+    for fn in (dkwm_epsilon, mmd_threshold):
+        with pytest.raises(ValueError, match="`n` must be >= 1, got 0"):
+            fn(0, 0.1)
+        with pytest.raises(ValueError, match="`alpha` must be > 0.0, got 0.0"):
+            fn(10, 0.0)
+        with pytest.raises(ValueError, match="`alpha` must be < 1.0, got 1.5"):
+            fn(10, 1.5)
+    with pytest.raises(ValueError, match="`kappa` must be <= 1.0, got 2.0"):
+        mmd_threshold(10, 0.1, 2.0)
+    with pytest.raises(ValueError, match="`kappa`"):
+        mmd_threshold(10, 0.1, float("nan"))
 
 
 def test_quadrature_cdfs_equal_the_closed_form():
