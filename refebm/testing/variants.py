@@ -29,9 +29,9 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 from scipy.special import logsumexp
 
+from ..diagnostics import _autocovariance, _rank_normalize, _rhat_basic, _split
 from ..diagnostics import ess, rhat, stein_kernel_matrix
 
 __all__ = [
@@ -52,25 +52,17 @@ def _chains(x):
 def split_chains(x):
     """``(m, n) -> (2m, n // 2)``: first and last halves of each chain (an odd middle draw is
     dropped), as Vehtari et al. (2021) split them."""
-    x = _chains(x)
-    half = x.shape[1] // 2
-    return np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
+    return _split(_chains(x))
 
 
 def rank_normalize(x):
     r"""\(\Phi^{-1}((r - 3/8) / (S + 1/4))\) of the pooled average ranks \(r\) (eq. 14)."""
-    x = _chains(x)
-    ranks = stats.rankdata(x, method="average").reshape(x.shape)
-    return stats.norm.ppf((ranks - 0.375) / (x.size + 0.25))
+    return _rank_normalize(_chains(x))
 
 
 # -- R-hat ---------------------------------------------------------------------------------
 
-def _gelman_rubin(x):
-    n = x.shape[1]
-    b = n * np.var(x.mean(axis=1), ddof=1)
-    w = np.mean(np.var(x, axis=1, ddof=1))
-    return float(np.sqrt((b / w + n - 1.0) / n))
+_gelman_rubin = _rhat_basic     # sqrt(((n-1)/n W + B/n) / W) on the chains as given
 
 
 def rhat_reference(x):
@@ -101,13 +93,7 @@ def _rho(x):
     r"""\(\hat\rho_t = 1 - (W - \overline{\hat\gamma_t}) / \widehat{\mathrm{var}}^+\) for every
     lag (autocovariances by FFT with divisor \(n\), averaged over chains)."""
     m, n = x.shape
-    size = 1
-    while size < 2 * n:
-        size *= 2
-    centred = x - x.mean(axis=1, keepdims=True)
-    f = np.fft.rfft(centred, n=size, axis=1)
-    acov = np.fft.irfft(f * np.conj(f), n=size, axis=1)[:, :n] / n
-    gamma = acov.mean(axis=0)
+    gamma = _autocovariance(x, 1).mean(axis=0)
     w = gamma[0] * n / (n - 1.0)
     var_plus = gamma[0] + (np.var(x.mean(axis=1), ddof=1) if m > 1 else 0.0)
     return 1.0 - (w - gamma) / var_plus
