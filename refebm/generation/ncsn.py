@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
