@@ -360,22 +360,14 @@ def _family_dsm(fam):
     yield _case_dsm(fam.name, fam.inputs, p.energy, p.x[12:16], p.noise[12:16], p.sigma)
 
 
-def _normal_log_prob(scale):
-    import autograd.numpy as anp
-
-    def log_q(x):
-        d = x.shape[1]
-        return (-0.5 * anp.sum(x**2, axis=1) / scale**2
-                - 0.5 * d * np.log(2.0 * np.pi * scale**2))
-
-    return log_q
-
-
 def _case_nce(name, model, energy, log_z, xd, xn, scale):
     from .objectives import nce_loss
 
+    from .families import Gaussian
+
     nu = xn.shape[0] / xd.shape[0]
-    lq = _normal_log_prob(scale)
+    d = xd.shape[1]
+    lq = Gaussian(np.zeros(d), scale**2 * np.eye(d)).log_prob
     return (f"{name}, {xd.shape[0]} data and {xn.shape[0]} noise points, noise "
             f"N(0, {scale}^2 I), nu = n_noise / n_data",
             {**model, "log_z": encode(log_z), "x_data": encode(xd), "x_noise": encode(xn),
