@@ -575,6 +575,7 @@ class _Law:
         self.d = d
         self.error = 0.0          # error of the CDF values (quadrature)
         self.projections_ok = False
+        self.warnings = []        # what a quadrature rule said it fell short of, as notes
 
     def projection_error(self, u):
         """The error of ``projection_cdf(u, .)`` (0 where it is closed form)."""
@@ -642,7 +643,6 @@ class _GridLaw(_Law):
         self.energy, self.bounds = energy, b
         self.projections_ok = d >= 2
         self._projections = {}
-        self.warnings = []
         if d > 3:
             raise ValueError(f"`bounds` of an energy target may have at most 3 dimensions for "
                              f"check_sampler's quadrature CDFs, got {d}")
@@ -949,7 +949,7 @@ def check_sampler(samples, target, *, false_fail=1e-6, bounds=None, n_projection
              f"{r_hi:.3g}] in any coordinate")
     if joint:
         power += f", or a joint law at kernel distance > {detect_mmd:.3g}"
-    notes.extend(getattr(law, "warnings", ()))
+    notes.extend(law.warnings)
     notes.append(f"false-failure rate {false_fail:.3g} (Bonferroni over {m} tests); {power}, "
                  f"with probability >= {1 - alpha_i:.7g}")
     tol = Tolerance(eps, 0.0, f"DKWM band at {alpha_i:.3g} per test on {n} draws (thinned by "
