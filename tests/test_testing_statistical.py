@@ -553,3 +553,19 @@ def test_check_sampler_joint_test_sees_a_wrong_correlation():
     assert math.sqrt(mmd2) > res.coefficients["detectable_mmd"]
     assert res.status == "fail" and res.got[2] > res.expected[2], str(res)
     assert res.got[0] < res.expected[0] and res.got[1] < res.expected[1]
+
+
+def test_check_sampler_projection_rule_that_falls_short_widens_its_band_and_says_so():
+    # A strongly correlated 3-D Gaussian on a box 12 sd wide: the sections' rule runs out of
+    # evaluations before 1e-4. That projection's band is widened by the rule's (large) error,
+    # the note says so, and exact draws still pass (false-failure rate 1e-6 as above, the band
+    # only wider).
+    cov = np.array([[1.0, 0.95, 0.9], [0.95, 1.0, 0.95], [0.9, 0.95, 1.0]])
+    target = Gaussian(np.zeros(3), cov)
+    x = target.sample(2000, rng=make_seed("short-rule"))
+    res = check_sampler(x, lambda y: target.energy(y), bounds=[(-12.0, 12.0)] * 3,
+                        n_projections=1)
+    assert res.status == "pass", str(res)
+    eps = res.coefficients["epsilon"]
+    assert res.expected[3] - eps > 1e-4                       # the projection's own error
+    assert any(n.startswith("projection on") and "above `tol`" in n for n in res.notes)
