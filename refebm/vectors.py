@@ -175,11 +175,31 @@ def _model_inputs(mean, prec, quartic):
             "quartic": encode(quartic)}
 
 
+class _Model(NamedTuple):
+    """One quadratic-plus-quartic model: its parameters, energy and encoded inputs."""
+
+    name: str
+    mean: np.ndarray
+    prec: np.ndarray
+    quartic: float
+    energy: Any
+    inputs: dict
+
+    @property
+    def d(self):
+        return self.mean.shape[0]
+
+    def near(self, rng, n):
+        """``n`` points: standard normal draws of the vectors' stream around the mean."""
+        return rng.normal(size=(n, self.d)) + self.mean
+
+
 def _models():
     for name, mean, prec, quartic in _MODELS:
         mean = np.array(mean, dtype=np.float64)
         prec = np.array(prec, dtype=np.float64)
-        yield name, mean, prec, float(quartic), _energy(mean, prec, float(quartic))
+        yield _Model(name, mean, prec, float(quartic), _energy(mean, prec, float(quartic)),
+                     _model_inputs(mean, prec, float(quartic)))
 
 
 class _Family(NamedTuple):
@@ -227,9 +247,9 @@ def _case_score(name, model, energy, x):
 
 
 def _cases_score(rng):
-    for name, mean, prec, q, energy in _models():
-        x = rng.normal(size=(3, mean.shape[0])) + mean
-        yield _case_score(name, _model_inputs(mean, prec, q), energy, x)
+    for m in _models():
+        x = m.near(rng, 3)
+        yield _case_score(m.name, m.inputs, m.energy, x)
 
 
 def _family_score(fam):
@@ -247,9 +267,9 @@ def _case_sm(name, model, energy, x):
 
 
 def _cases_sm(rng):
-    for name, mean, prec, q, energy in _models():
-        x = rng.normal(size=(4, mean.shape[0])) + mean
-        yield _case_sm(name, _model_inputs(mean, prec, q), energy, x)
+    for m in _models():
+        x = m.near(rng, 4)
+        yield _case_sm(m.name, m.inputs, m.energy, x)
 
 
 def _family_sm(fam):
@@ -274,15 +294,15 @@ def _case_ssm(name, model, energy, x, v, kind, vr):
 
 
 def _cases_ssm(rng):
-    for k, (name, mean, prec, q, energy) in enumerate(_models()):
-        d = mean.shape[0]
-        x = rng.normal(size=(3, d)) + mean
+    for k, m in enumerate(_models()):
+        d = m.d
+        x = m.near(rng, 3)
         for vr, kind in ((False, "Rademacher"), (True, "Gaussian")):
             if vr and k % 2 == 0:
                 continue
             v = (rng.integers(0, 2, size=(2, 3, d)) * 2.0 - 1.0) if kind == "Rademacher" \
                 else rng.normal(size=(2, 3, d))
-            yield _case_ssm(name, _model_inputs(mean, prec, q), energy, x, v, kind, vr)
+            yield _case_ssm(m.name, m.inputs, m.energy, x, v, kind, vr)
 
 
 def _family_ssm(fam):
@@ -304,11 +324,11 @@ def _case_hutchinson(name, model, energy, x, v):
 
 
 def _cases_hutchinson(rng):
-    for name, mean, prec, q, energy in _models():
-        d = mean.shape[0]
-        x = rng.normal(size=(2, d)) + mean
+    for m in _models():
+        d = m.d
+        x = m.near(rng, 2)
         v = rng.integers(0, 2, size=(3, 2, d)) * 2.0 - 1.0
-        yield _case_hutchinson(name, _model_inputs(mean, prec, q), energy, x, v)
+        yield _case_hutchinson(m.name, m.inputs, m.energy, x, v)
 
 
 def _family_hutchinson(fam):
@@ -329,25 +349,25 @@ def _case_dsm(name, model, energy, x, z, sigma):
 def _cases_dsm(rng):
     from .objectives import multiscale_denoising_score_matching_loss
 
-    for (name, mean, prec, q, energy), sigma in zip(_models(), (0.5, 0.1, 0.3, 1.0)):
-        d = mean.shape[0]
-        x = rng.normal(size=(4, d)) + mean
+    for m, sigma in zip(_models(), (0.5, 0.1, 0.3, 1.0)):
+        d = m.d
+        x = m.near(rng, 4)
         z = rng.normal(size=(4, d))
-        yield _case_dsm(name, _model_inputs(mean, prec, q), energy, x, z, sigma)
+        yield _case_dsm(m.name, m.inputs, m.energy, x, z, sigma)
     # one noise level per point (NCSN's labels), the model the same at every level
-    name, mean, prec, q, energy = list(_models())[2]
+    m = list(_models())[2]
     sigmas = np.array([1.0, 0.5, 0.25])
     labels = np.array([0, 2, 1, 1, 0])
-    x = rng.normal(size=(5, 2)) + mean
+    x = m.near(rng, 5)
     z = rng.normal(size=(5, 2))
-    sc = _score(energy)
+    sc = _score(m.energy)
     rows = sigmas[labels]
     expected = multiscale_denoising_score_matching_loss(
         None, x, z, sigmas, score=lambda y, sigma: sc(y), labels=labels,
         weights=np.ones(3))
-    yield (f"{name}, 5 points, one level per point: sigma[labels[i]] with labels (0-based, "
+    yield (f"{m.name}, 5 points, one level per point: sigma[labels[i]] with labels (0-based, "
            "stored as floats) into sigma = (1, 0.5, 0.25), no weights",
-           {**_model_inputs(mean, prec, q), "x": encode(x), "noise": encode(z),
+           {**m.inputs, "x": encode(x), "noise": encode(z),
             "sigma": encode(sigmas), "labels": encode(labels)},
            np.asarray(expected),
            {"score_tilde": np.asarray(sc(x + rows[:, None] * z)), "noise": z, "sigma": rows,
@@ -379,13 +399,13 @@ def _case_nce(name, model, energy, log_z, xd, xn, scale):
 
 
 def _cases_nce(rng):
-    for (name, mean, prec, q, energy), (log_z, n_noise) in zip(
+    for m, (log_z, n_noise) in zip(
             _models(), ((0.9, 6), (-0.3, 3), (1.4, 8), (2.0, 4))):
-        d = mean.shape[0]
+        d = m.d
         scale = 1.5
-        xd = rng.normal(size=(3, d)) + mean
+        xd = m.near(rng, 3)
         xn = scale * rng.normal(size=(n_noise, d))
-        yield _case_nce(name, _model_inputs(mean, prec, q), energy, log_z, xd, xn, scale)
+        yield _case_nce(m.name, m.inputs, m.energy, log_z, xd, xn, scale)
 
 
 def _family_nce(fam):
@@ -402,15 +422,15 @@ def _cases_cd(rng):
 
     from functools import partial
 
-    for name, mean, prec, q, _ in _models():
-        d = mean.shape[0]
-        energy_of_theta = partial(_theta_energy, prec=prec, q=q)
-        xd = rng.normal(size=(4, d)) + mean
-        xm = rng.normal(size=(3, d)) + mean + 0.5
-        grad = np.asarray(cd_gradient(parametric(energy_of_theta, mean.copy()), xd, xm))
-        yield (f"{name}: gradient with respect to theta = mean, 4 data and 3 model samples",
-               {**_model_inputs(mean, prec, q), "x_data": encode(xd), "x_model": encode(xm)},
-               grad, {"grad_data": -(xd - mean) @ prec, "grad_model": -(xm - mean) @ prec})
+    for m in _models():
+        energy_of_theta = partial(_theta_energy, prec=m.prec, q=m.quartic)
+        xd = m.near(rng, 4)
+        xm = m.near(rng, 3) + 0.5
+        grad = np.asarray(cd_gradient(parametric(energy_of_theta, m.mean.copy()), xd, xm))
+        yield (f"{m.name}: gradient with respect to theta = mean, 4 data and 3 model samples",
+               {**m.inputs, "x_data": encode(xd), "x_model": encode(xm)},
+               grad, {"grad_data": -(xd - m.mean) @ m.prec,
+                      "grad_model": -(xm - m.mean) @ m.prec})
 
 
 def _theta_energy(theta, x, prec, q):
@@ -453,11 +473,11 @@ def _case_langevin(name, model, energy, x, z, eps):
 
 
 def _cases_langevin(rng):
-    for (name, mean, prec, q, energy), eps in zip(_models(), (0.1, 0.05, 0.02, 0.2)):
-        d = mean.shape[0]
-        x = rng.normal(size=(3, d)) + mean
+    for m, eps in zip(_models(), (0.1, 0.05, 0.02, 0.2)):
+        d = m.d
+        x = m.near(rng, 3)
         z = rng.normal(size=(3, d))
-        yield _case_langevin(name, _model_inputs(mean, prec, q), energy, x, z, eps)
+        yield _case_langevin(m.name, m.inputs, m.energy, x, z, eps)
 
 
 def _family_langevin(fam):
@@ -495,15 +515,15 @@ def _case_mh_walk(name, model, energy, x, xp):
 
 
 def _cases_mh(rng):
-    for (name, mean, prec, q, energy), eps in zip(_models(), (0.3, 0.2, 0.1, 0.25)):
-        d = mean.shape[0]
-        x = rng.normal(size=(3, d)) + mean
+    for m, eps in zip(_models(), (0.3, 0.2, 0.1, 0.25)):
+        d = m.d
+        x = m.near(rng, 3)
         z = rng.normal(size=(3, d))
-        yield _case_mh_mala(name, _model_inputs(mean, prec, q), energy, x, z, eps)
-    name, mean, prec, q, energy = list(_models())[2]
-    x = rng.normal(size=(3, 2)) + mean
+        yield _case_mh_mala(m.name, m.inputs, m.energy, x, z, eps)
+    m = list(_models())[2]
+    x = m.near(rng, 3)
     xp = x + 0.5 * rng.normal(size=(3, 2))
-    yield _case_mh_walk(name, _model_inputs(mean, prec, q), energy, x, xp)
+    yield _case_mh_walk(m.name, m.inputs, m.energy, x, xp)
 
 
 def _family_mh(fam):
@@ -533,11 +553,11 @@ def _case_mala(name, model, energy, x, z, eps):
 
 
 def _cases_mala(rng):
-    for (name, mean, prec, q, energy), eps in zip(_models(), (0.8, 0.5, 0.3, 0.6)):
-        d = mean.shape[0]
-        x = rng.normal(size=(4, d)) + mean
+    for m, eps in zip(_models(), (0.8, 0.5, 0.3, 0.6)):
+        d = m.d
+        x = m.near(rng, 4)
         z = rng.normal(size=(4, d))
-        yield _case_mala(name, _model_inputs(mean, prec, q), energy, x, z, eps)
+        yield _case_mala(m.name, m.inputs, m.energy, x, z, eps)
 
 
 def _family_mala(fam):
@@ -548,18 +568,18 @@ def _family_mala(fam):
 def _cases_log_partition(rng):
     from .partition import enumerate_states, quadrature
 
-    for name, mean, prec, q, energy in _models():
-        if q == 0.0 or mean.shape[0] >= 2:
-            d = mean.shape[0]
-            lz = float(quadrature(_energy(mean, prec, 0.0), [(-np.inf, np.inf)] * d).log_z)
-            yield (f"{name} without the quartic term: log Z = d/2 log 2 pi - 1/2 log det P",
-                   {**_model_inputs(mean, prec, 0.0), "states": None}, np.asarray(lz),
+    for m in _models():
+        if m.quartic == 0.0 or m.d >= 2:
+            lz = float(quadrature(_energy(m.mean, m.prec, 0.0),
+                                  [(-np.inf, np.inf)] * m.d).log_z)
+            yield (f"{m.name} without the quartic term: log Z = d/2 log 2 pi - 1/2 log det P",
+                   {**_model_inputs(m.mean, m.prec, 0.0), "states": None}, np.asarray(lz),
                    {"log_z": lz})
-    for name, mean, prec, q, energy in list(_models())[1:3]:
-        states = rng.integers(-2, 3, size=(6, mean.shape[0])).astype(np.float64)
-        lz = float(enumerate_states(energy, states))
-        yield (f"{name} on 6 states: log Z = logsumexp(-E(states))",
-               {**_model_inputs(mean, prec, q), "states": encode(states)}, np.asarray(lz),
+    for m in list(_models())[1:3]:
+        states = rng.integers(-2, 3, size=(6, m.d)).astype(np.float64)
+        lz = float(enumerate_states(m.energy, states))
+        yield (f"{m.name} on 6 states: log Z = logsumexp(-E(states))",
+               {**m.inputs, "states": encode(states)}, np.asarray(lz),
                {"log_z": lz})
 
 
@@ -611,11 +631,10 @@ def _case_ksd(name, model, energy, x, c, beta):
 
 
 def _cases_ksd(rng):
-    for (name, mean, prec, q, energy), (c, beta) in zip(
+    for m, (c, beta) in zip(
             _models(), ((1.0, -0.5), (2.0, -0.5), (0.5, -0.3), (1.5, -0.7))):
-        d = mean.shape[0]
-        x = rng.normal(size=(6, d)) + mean
-        yield _case_ksd(name, _model_inputs(mean, prec, q), energy, x, c, beta)
+        x = m.near(rng, 6)
+        yield _case_ksd(m.name, m.inputs, m.energy, x, c, beta)
 
 
 def _family_ksd(fam):
